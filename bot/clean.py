@@ -1,0 +1,140 @@
+"""Turn a post's HTML (or plain-text) body into readable paragraphs of plain text.
+
+Pure: str in, tuple of paragraphs out. The junk rules live in two tables below (elements and lines),
+so a new source's boilerplate is one line to add.
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+import warnings
+
+from bs4 import BeautifulSoup, Comment, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
+
+warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
+warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
+
+# Elements whose whole subtree is never text a reader wants.
+DROP_TAGS = ("script", "style", "iframe", "noscript", "svg", "form", "button", "head", "template", "object", "embed")
+
+# CSS selectors of boilerplate blocks, one source habit per line.
+DROP_SELECTORS = (
+    ".appendQr_wrap",                       # Sina: "scan the QR code / get the app" block
+    ".article-editor",                      # Sina: 责任编辑 credit
+    ".ad-disclaimer-container",             # 9to5: FTC affiliate disclaimer
+    ".disclaimer-affiliate",
+    "span.author", "span.bio", "img.avatar", # Zhihu: answerer name and bio
+    "a.originUrl", ".view-more",            # Zhihu: "查看知乎原文/讨论" links
+    "[class*=adlist]", "[id*=adlist]", "[class*=ad-container]", "[class*=advert]",
+    "[class*=share-bar]", "[class*=social-share]",
+)
+
+# Whole lines that are boilerplate (matched after whitespace normalisation).
+BOILERPLATE_LINES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern))
+    for name, pattern in (
+        ("sina app promo", r"海量资讯、精准解读，尽在新浪财经APP"),
+        ("editor credit", r"^[（(\[【]?\s*(?:责任编辑|责编|编辑|校对|审核|监制|值班编辑)\s*[:：]"),
+        ("original title", r"^原标题\s*[:：]"),
+        ("source line", r"^(?:文章)?来源\s*[:：]"),
+        ("original link", r"^原文链接\s*[:：]"),
+        ("author credit", r"^(?:作者|撰文|文)\s*[:：|｜][^。！？]{0,40}$"),
+        ("reprint notice", r"^(?:转载请注明|未经授权.{0,10}转载|本文(?:系|为).{0,20}(?:原创|授权))"),
+        ("app download", r"(?:下载|打开)[^。！？]{0,12}(?:APP|App|客户端)[^。！？]{0,10}$"),
+        ("scan qr", r"^(?:扫描|扫码|长按|识别)[^。]{0,20}二维码"),
+        ("follow us", r"^(?:点击|欢迎)?关注[^。]{0,16}(?:公众号|微信号|微博)"),
+        ("zhihu links", r"^查看知乎(?:原文|讨论)$"),
+        ("ftc", r"^FTC:\s*We use income earning"),
+        ("copyright", r"^(?:版权所有|Copyright\s*©|©\s*\d{4}|All rights reserved)"),
+        ("base64", r"base64,[A-Za-z0-9+/=]{20,}"),
+        ("css", r"^[.#]?[\w-]+\s*\{[^}]*\}$"),
+    )
+)
+
+_BLOCK_TAGS = (
+    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "table",
+    "section", "article", "header", "footer", "hr", "figure", "figcaption", "pre", "dd", "dt", "dl",
+)
+_PARAGRAPH_TAGS = ("p", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "hr", "figure", "pre")
+_SEP = "\x1e"
+_SPACES = re.compile(r"[ \t\u3000\xa0\u2002\u2003\u2009\u200b\ufeff]+")
+_NUMERIC_ENTITY = re.compile(r"&#(?:\d{1,7}|[xX][0-9a-fA-F]{1,6});")
+_LOOKS_HTML = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*\b[^>]*>|/[a-zA-Z][a-zA-Z0-9]*\s*>|!--)")
+MAX_PARAGRAPH_CHARS = 20_000
+
+
+def normalise_line(line: str) -> str:
+    """Collapse full-width/NBSP spaces, drop control characters, unescape stray numeric entities."""
+    if "&#" in line:
+        line = _NUMERIC_ENTITY.sub(lambda m: html.unescape(m.group(0)), line)
+    line = _SPACES.sub(" ", line).strip()
+    return "".join(ch for ch in line if ch >= " " or ch == "\t") if any(ch < " " for ch in line) else line
+
+
+def boilerplate_rule(line: str) -> str | None:
+    """The name of the boilerplate rule a line matches, or None for real text."""
+    for name, pattern in BOILERPLATE_LINES:
+        if pattern.search(line):
+            return name
+    return None
+
+
+def _paragraphs(lines: list[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for raw in lines:
+        line = normalise_line(raw)
+        if not line or boilerplate_rule(line):
+            continue
+        if out and out[-1] == line:  # repeated block (lead repeated by templates)
+            continue
+        out.append(line[:MAX_PARAGRAPH_CHARS])
+    return tuple(out)
+
+
+def clean_html(body: str) -> tuple[str, ...]:
+    """Cleaned paragraphs of a post body. Plain text passes through, one paragraph per non-empty line."""
+    if not _LOOKS_HTML.search(body):
+        return _paragraphs(html.unescape(body).split("\n"))
+    soup = BeautifulSoup(body, "lxml")
+    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        comment.extract()
+    for tag in soup.find_all(DROP_TAGS):
+        tag.decompose()
+    for tag in soup.select(", ".join(DROP_SELECTORS)):
+        tag.decompose()
+    # Text laid out only by newlines inside a wrapper div (key/value lists): newlines are paragraphs.
+    has_paragraph_tags = soup.find(_PARAGRAPH_TAGS) is not None
+    if not has_paragraph_tags:
+        return _paragraphs(soup.get_text().split("\n"))
+    for tag in soup.find_all(_BLOCK_TAGS):
+        if tag.name in ("br", "hr"):
+            tag.replace_with(_SEP)
+        else:
+            tag.insert_before(_SEP)
+            tag.append(_SEP)
+    text = soup.get_text().replace("\n", " ")
+    return _paragraphs(text.split(_SEP))
+
+
+def guess_language(text: str) -> str:
+    """zh, ja or en from the script mix of a sample of the text."""
+    sample = text[:3000]
+    cjk = kana = latin = 0
+    for ch in sample:
+        if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf":
+            cjk += 1
+        elif "\u3040" <= ch <= "\u30ff":
+            kana += 1
+        elif ch.isascii() and ch.isalpha():
+            latin += 1
+    if kana >= 3 and kana * 4 >= cjk:
+        return "ja"
+    if cjk + kana == 0 or latin > 4 * (cjk + kana):
+        return "en"
+    return "zh"
+
+
+def fold(text: str) -> str:
+    """NFKC + casefold: the form used for matching names and titles (full-width = half-width)."""
+    return unicodedata.normalize("NFKC", text).casefold()

@@ -1,0 +1,199 @@
+"""The `newsbot` command line: ingest posts, list and summarise articles, run the bot or the offline demo.
+
+Every command exits 0 when its work completed (an ingest with rejected files included) and prints one
+clear line, not a traceback, on a user error.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from bot.config import Settings, SettingsError, load_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus" / "real"
+EXAMPLE_POSTS = PROJECT_ROOT / "examples" / "posts"
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def sample_posts() -> Path:
+    """The demo's posts: ../shared/corpus/real when present, else the project's own examples."""
+    return SHARED_CORPUS if SHARED_CORPUS.is_dir() else EXAMPLE_POSTS
+
+
+# ---------------------------------------------------------------- ingest / articles
+async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.ingest import ingest_paths, iter_post_files
+    from bot.progress import progress
+    from storage.db import open_db
+
+    paths = [Path(p) for p in args.paths]
+    for p in paths:
+        if not p.exists():
+            raise CliError(f"no such file or folder: {p}")
+    total = sum(1 for _ in iter_post_files(paths)) if sys.stderr.isatty() else None
+    async with open_db(args.db or settings.db_path) as db:
+        with progress("ingest", total) as advance:
+            report = await ingest_paths(db, paths, default_tz=settings.timezone, progress=advance)
+    print(f"ingested {report.total} files: {report.summary_line()}")
+    for source, reason in report.rejected:
+        print(f"  rejected {source}: {reason}")
+    return 0
+
+
+async def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.articles import latest
+    from storage.db import open_db
+
+    category = tuple(p.strip() for p in args.category.replace("›", "/").split("/") if p.strip()) if args.category else ()
+    async with open_db(args.db or settings.db_path) as db:
+        rows = await latest(db, category=category, limit=args.limit)
+    for s in rows:
+        a = s.article
+        local = a.published.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M")
+        print(f"{s.id:>6}  {local}  [{a.category_path}]  {a.title}")
+    if not rows:
+        print("no articles" + (f" in {args.category}" if args.category else ""))
+    return 0
+
+
+async def print_category_counts(db) -> None:
+    from storage.articles import category_counts, count_articles
+
+    n, stories = await count_articles(db)
+    print(f"{n} articles, {stories} stories")
+    for path, count in await category_counts(db):
+        print(f"  {' › '.join(path)}: {count}")
+
+
+# ---------------------------------------------------------------- summarise
+async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.ingest import load_post
+    from bot.model import RejectedPost
+    from bot.summarise import score_sentences, summarise
+
+    target = args.target
+    if Path(target).is_file():
+        try:
+            article = load_post(Path(target), tz=settings.timezone)
+        except RejectedPost as exc:
+            raise CliError(f"{target}: rejected: {exc.reason}") from exc
+    elif target.isdigit():
+        from storage.articles import get_article
+        from storage.db import open_db
+
+        async with open_db(args.db or settings.db_path) as db:
+            stored = await get_article(db, int(target))
+        if stored is None:
+            raise CliError(f"no article with id {target}")
+        article = stored.article
+    else:
+        raise CliError(f"not a file or an article id: {target}")
+    chosen = summarise(article.paragraphs, article.title, article.language, max_sentences=args.sentences)
+    scores = {s.text: s.score for s in score_sentences(article.paragraphs, article.title, article.language)}
+    print(article.title)
+    print(f"[{article.category_path}] {article.language}, {len(article.paragraphs)} paragraphs")
+    for sentence in chosen:
+        score = scores.get(sentence)
+        print(f"  {score:6.3f}  {sentence}" if score is not None else f"     —   {sentence}")
+    if not chosen:
+        print("  (no text to summarise)")
+    return 0
+
+
+async def cmd_resummarise(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.progress import progress
+    from bot.summarise import SUMMARISER_VERSION, summarise
+    from storage.articles import save_summary, stale_summaries
+    from storage.db import open_db
+
+    done = 0
+    async with open_db(args.db or settings.db_path) as db:
+        with progress("resummarise") as advance:
+            after = 0
+            while batch := await stale_summaries(db, SUMMARISER_VERSION, after_id=after):
+                for s in batch:
+                    a = s.article
+                    await save_summary(db, s.id, summarise(a.paragraphs, a.title, a.language, max_sentences=5),
+                                       SUMMARISER_VERSION)
+                    advance(str(s.id))
+                    done += 1
+                after = batch[-1].id
+    print(f"resummarised {done} articles (summariser version {SUMMARISER_VERSION})")
+    return 0
+
+
+# ---------------------------------------------------------------- demo
+async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    import tempfile
+
+    from bot.ingest import ingest_paths
+    from storage.db import open_db
+
+    posts = Path(args.posts) if args.posts else sample_posts()
+    with tempfile.TemporaryDirectory(prefix="newsbot-demo-") as tmp:
+        db_path = Path(tmp) / "demo.sqlite3"
+        async with open_db(db_path) as db:
+            report = await ingest_paths(db, [posts], default_tz=settings.timezone)
+            print(f"Ingested {posts}: {report.summary_line()}")
+            for source, reason in report.rejected:
+                print(f"  rejected {source}: {reason}")
+            await print_category_counts(db)
+    return 0
+
+
+# ---------------------------------------------------------------- wiring
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsbot", description=__doc__.split("\n")[0])
+    parser.add_argument("--db", type=Path, help="SQLite file (default: NEWSBOT_DB or ./data/newsbot.sqlite3)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="ingest post files or folders (recursive)")
+    p.add_argument("paths", nargs="+")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("articles", help="list stored articles, newest first")
+    p.add_argument("--category", help="category path at any level, e.g. 金融/新浪财经")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=cmd_articles)
+
+    p = sub.add_parser("summarise", help="print the key sentences of a post file or stored article id")
+    p.add_argument("target", metavar="PATH_OR_ID")
+    p.add_argument("--sentences", type=int, default=2, choices=range(1, 6), metavar="N")
+    p.set_defaults(func=cmd_summarise)
+
+    p = sub.add_parser("resummarise", help="recompute summaries made by an older summariser")
+    p.set_defaults(func=cmd_resummarise)
+
+    p = sub.add_parser("demo", help="offline demo over the sample posts")
+    p.add_argument("--posts", help="folder of posts (default: ../shared/corpus/real or examples/posts)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        from bot.logs import setup_logging
+
+        setup_logging(settings.log_level, settings.token)
+        return asyncio.run(args.func(args, settings))
+    except (SettingsError, CliError) as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("newsbot: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # storage refusing a newer schema, disk full, …: one line, not a traceback
+        from storage.db import SchemaTooNew
+
+        if isinstance(exc, SchemaTooNew) or isinstance(exc, OSError):
+            print(f"newsbot: {exc}", file=sys.stderr)
+            return 1
+        raise

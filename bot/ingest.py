@@ -1,0 +1,196 @@
+"""From files to stored articles: scan folders, parse, clean, summarise, dedupe, store in batches.
+
+`build_article` is the pure step (bytes → Article); `ingest_paths` drives it over many files with
+bounded memory (files are streamed, stored in batches) and returns an `IngestReport`.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.clean import clean_html, guess_language
+from bot.dedupe import content_hash
+from bot.model import Article, RejectedPost
+from bot.parse import MAX_POST_BYTES, parse_post
+
+POST_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
+BATCH_SIZE = 200
+
+
+def article_uid(feed_id: int | None, source: str) -> str:
+    """Stable id: the same source in the same feed is always the same article."""
+    return hashlib.blake2b(f"{feed_id or 0}|{source}".encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def build_article(
+    data: bytes,
+    *,
+    source: str,
+    name: str = "",
+    feed_id: int | None = None,
+    fallback_categories: tuple[str, ...] = (),
+    default_tz: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+    mtime: datetime | None = None,
+    now: datetime | None = None,
+    category_override: tuple[str, ...] = (),
+) -> Article:
+    """Parse and clean one post. Raises RejectedPost with a reason."""
+    raw = parse_post(data, name=name, fallback_categories=fallback_categories, default_tz=default_tz)
+    paragraphs = clean_html(raw.body)
+    now = now or datetime.now(timezone.utc)
+    flags = set(raw.notes)
+    if not paragraphs:
+        flags.add("no_text")
+    published = raw.published
+    if published is None:
+        published = mtime or now
+        flags.add("date_guessed")
+    categories = category_override or raw.categories or ("未分类",)
+    chash = content_hash(raw.title, paragraphs)
+    uid = article_uid(feed_id, source)
+    return Article(
+        uid=uid, feed_id=feed_id, source=source, title=raw.title, categories=categories, author=raw.author,
+        published=published, image_url=raw.image_url, paragraphs=paragraphs,
+        language=guess_language(raw.title + "\n" + "\n".join(paragraphs[:5])),
+        content_hash=chash, story_key="s:" + uid, ingested=now, url=raw.url, flags=frozenset(flags),
+    )
+
+
+def load_post(path: Path, root: Path | None = None, tz: ZoneInfo = ZoneInfo("Asia/Shanghai")) -> Article:
+    """Read and build one post file (categories fall back to its folder path below `root`)."""
+    data = read_post_bytes(path)
+    return build_article(
+        data, source=str(path), name=path.stem, fallback_categories=folder_categories(path, root),
+        default_tz=tz, mtime=datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc),
+    )
+
+
+def read_post_bytes(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_POST_BYTES:
+            raise RejectedPost(f"file too large ({size // 1024} KB > {MAX_POST_BYTES // 1024 // 1024} MB)")
+        with path.open("rb") as fh:
+            return fh.read(MAX_POST_BYTES + 1)
+    except OSError as exc:
+        raise RejectedPost(f"unreadable: {exc.strerror or exc.__class__.__name__}") from exc
+
+
+def folder_categories(path: Path, root: Path | None) -> tuple[str, ...]:
+    if root is None:
+        return ()
+    try:
+        rel = path.parent.relative_to(root)
+    except ValueError:
+        return ()
+    return tuple(p for p in rel.parts if p and not p.startswith(("_", ".")))
+
+
+def iter_post_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None]]:
+    """(file, feed root) for every post under the given files/folders, recursively, in a stable order."""
+    for p in paths:
+        if p.is_dir():
+            for dirpath, dirnames, filenames in os.walk(p):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for fname in sorted(filenames):
+                    if fname.lower().endswith(POST_SUFFIXES) and not fname.startswith("."):
+                        yield Path(dirpath) / fname, p
+        else:
+            yield p, None
+
+
+@dataclass
+class IngestReport:
+    new: int = 0
+    known: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    same_story: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    new_ids: list[int] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.new + self.known + self.updated + self.duplicate + self.same_story + len(self.rejected)
+
+    def merge(self, other: "IngestReport") -> None:
+        for name in ("new", "known", "updated", "duplicate", "same_story"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rejected.extend(other.rejected)
+        self.new_ids.extend(other.new_ids)
+
+    def summary_line(self) -> str:
+        return (
+            f"{self.new} new, {self.known} already known, {self.updated} updated, "
+            f"{self.duplicate} duplicate, {self.same_story} same story, {len(self.rejected)} rejected"
+        )
+
+
+Summariser = Callable[[Article], tuple[list[str], int]]
+
+
+def default_summariser(article: Article) -> tuple[list[str], int]:
+    from bot.summarise import SUMMARISER_VERSION, summarise
+
+    return summarise(article.paragraphs, article.title, article.language, max_sentences=5), SUMMARISER_VERSION
+
+
+async def store_batch(db, articles: list[Article], summariser: Summariser = default_summariser) -> IngestReport:
+    """Store built articles in one transaction; returns counts and the ids of new articles."""
+    from storage.articles import Outcome, store_article
+
+    report = IngestReport()
+    summaries = []
+    for art in articles:
+        summaries.append(summariser(art))
+    async with db.transaction() as conn:
+        for art, (sentences, version) in zip(articles, summaries):
+            stored = await store_article(conn, art, sentences, version)
+            if stored.outcome in (Outcome.NEW, Outcome.SAME_STORY):
+                report.new_ids.append(stored.article_id)
+            attr = stored.outcome.value
+            setattr(report, attr, getattr(report, attr) + 1)
+    return report
+
+
+async def ingest_paths(
+    db,
+    paths: Iterable[Path],
+    *,
+    default_tz: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+    feed_id: int | None = None,
+    category_override: tuple[str, ...] = (),
+    progress: Callable[[str], None] | None = None,
+    summariser: Summariser = default_summariser,
+) -> IngestReport:
+    """Ingest every post under `paths`. One bad file is reported and skipped; the batch goes on."""
+    report = IngestReport()
+    batch: list[Article] = []
+    for path, root in iter_post_files(paths):
+        try:
+            data = read_post_bytes(path)
+            mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+            art = build_article(
+                data, source=str(path), name=path.stem, feed_id=feed_id,
+                fallback_categories=folder_categories(path, root), default_tz=default_tz, mtime=mtime,
+                category_override=category_override,
+            )
+        except RejectedPost as exc:
+            report.rejected.append((str(path), exc.reason))
+        except OSError as exc:
+            report.rejected.append((str(path), f"unreadable: {exc.strerror or exc}"))
+        else:
+            batch.append(art)
+        if progress:
+            progress(str(path))
+        if len(batch) >= BATCH_SIZE:
+            report.merge(await store_batch(db, batch, summariser))
+            batch.clear()
+    if batch:
+        report.merge(await store_batch(db, batch, summariser))
+    return report

@@ -1,0 +1,51 @@
+"""The dataclasses passed along the pipeline: an Article and the errors a post can cause.
+
+Pure data, no I/O: every stage (parse, clean, summarise, plan, format) takes and returns these.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class RejectedPost(Exception):
+    """A post that cannot be stored; `reason` is one short line shown in ingest reports."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One cleaned news article, as stored.
+
+    `uid` is stable: derived from feed and source, so re-ingesting a file maps to the same id.
+    `categories` is a path, top level first, e.g. ("金融", "新浪财经", "新浪财经－国內").
+    `published` and `ingested` are timezone-aware UTC.
+    """
+
+    uid: str
+    feed_id: int | None
+    source: str
+    title: str
+    categories: tuple[str, ...]
+    author: str
+    published: datetime
+    image_url: str | None
+    paragraphs: tuple[str, ...]
+    language: str  # "zh" | "en" | "ja"
+    content_hash: str
+    story_key: str
+    ingested: datetime
+    url: str | None = None
+    flags: frozenset[str] = field(default_factory=frozenset)  # e.g. {"no_text"}
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.paragraphs)
+
+    @property
+    def category_path(self) -> str:
+        """Categories joined with ' › ' for display and prefix matching."""
+        return " › ".join(self.categories)

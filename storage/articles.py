@@ -1,0 +1,198 @@
+"""Articles and their summaries: store with dedupe, fetch, list by category, count per category."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+
+import aiosqlite
+
+from bot.dedupe import STORY_WINDOW_SECONDS, text_key, title_key
+from bot.model import Article
+from storage.db import Database
+
+CATEGORY_SEP = "\x1f"
+
+
+class Outcome(str, Enum):
+    NEW = "new"
+    KNOWN = "known"            # same source, same content: nothing to do
+    UPDATED = "updated"        # same source, content changed: row updated in place
+    DUPLICATE = "duplicate"    # same content in the same category under another name: not stored
+    SAME_STORY = "same_story"  # stored, sharing an earlier article's story key
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    outcome: Outcome
+    article_id: int
+    story_key: str
+
+
+def category_key(categories: tuple[str, ...] | list[str]) -> str:
+    """Folded category path used for prefix matching: 'a\\x1fb\\x1f' matches everything under a›b."""
+    from bot.clean import fold
+
+    return "".join(fold(c) + CATEGORY_SEP for c in categories)
+
+
+def _ts(dt: datetime) -> int:
+    return int(dt.timestamp())
+
+
+def _dt(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+async def store_article(
+    conn: aiosqlite.Connection, article: Article, summary: list[str], summary_version: int
+) -> Stored:
+    """Insert or update one article inside the caller's transaction (`Database.transaction()`)."""
+    async with conn.execute("SELECT id, content_hash, story_key FROM articles WHERE uid = ?", (article.uid,)) as cur:
+        row = await cur.fetchone()
+    if row is not None:
+        if row["content_hash"] == article.content_hash:
+            return Stored(Outcome.KNOWN, row["id"], row["story_key"])
+        await conn.execute(
+            "UPDATE articles SET title=?, categories=?, category_key=?, author=?, published=?, image_url=?, "
+            "body=?, language=?, content_hash=?, title_key=?, text_key=?, flags=?, url=? WHERE id=?",
+            (article.title, json.dumps(article.categories, ensure_ascii=False), category_key(article.categories),
+             article.author, _ts(article.published), article.image_url, article.text, article.language,
+             article.content_hash, title_key(article.title), text_key(article.paragraphs),
+             ",".join(sorted(article.flags)), article.url, row["id"]),
+        )
+        await _put_summary(conn, row["id"], summary, summary_version)
+        return Stored(Outcome.UPDATED, row["id"], row["story_key"])
+
+    async with conn.execute(
+        "SELECT id, story_key FROM articles WHERE content_hash = ? AND category_key = ? LIMIT 1",
+        (article.content_hash, category_key(article.categories)),
+    ) as cur:
+        dup = await cur.fetchone()
+    if dup is not None:
+        return Stored(Outcome.DUPLICATE, dup["id"], dup["story_key"])
+
+    tkey, xkey = title_key(article.title), text_key(article.paragraphs)
+    story, outcome = article.story_key, Outcome.NEW
+    same = None
+    if tkey is not None:
+        published = _ts(article.published)
+        async with conn.execute(
+            "SELECT story_key FROM articles WHERE title_key = ? AND published BETWEEN ? AND ? LIMIT 1",
+            (tkey, published - STORY_WINDOW_SECONDS, published + STORY_WINDOW_SECONDS),
+        ) as cur:
+            same = await cur.fetchone()
+    if same is None:
+        async with conn.execute("SELECT story_key FROM articles WHERE content_hash = ? LIMIT 1",
+                                (article.content_hash,)) as cur:
+            same = await cur.fetchone()
+    if same is None and xkey is not None:
+        async with conn.execute("SELECT story_key FROM articles WHERE text_key = ? LIMIT 1", (xkey,)) as cur:
+            same = await cur.fetchone()
+    if same is not None:
+        story, outcome = same["story_key"], Outcome.SAME_STORY
+
+    cur = await conn.execute(
+        "INSERT INTO articles (uid, feed_id, source, url, title, categories, category_key, author, published, "
+        "ingested, image_url, body, language, content_hash, story_key, title_key, text_key, flags) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (article.uid, article.feed_id, article.source, article.url, article.title,
+         json.dumps(article.categories, ensure_ascii=False), category_key(article.categories), article.author,
+         _ts(article.published), _ts(article.ingested), article.image_url, article.text, article.language,
+         article.content_hash, story, tkey, xkey, ",".join(sorted(article.flags))),
+    )
+    article_id = int(cur.lastrowid)
+    await _put_summary(conn, article_id, summary, summary_version)
+    return Stored(outcome, article_id, story)
+
+
+async def _put_summary(conn: aiosqlite.Connection, article_id: int, sentences: list[str], version: int) -> None:
+    await conn.execute(
+        "INSERT INTO summaries (article_id, version, sentences) VALUES (?,?,?) "
+        "ON CONFLICT(article_id) DO UPDATE SET version=excluded.version, sentences=excluded.sentences",
+        (article_id, version, json.dumps(sentences, ensure_ascii=False)),
+    )
+
+
+async def save_summary(db: Database, article_id: int, sentences: list[str], version: int) -> None:
+    async with db.transaction() as conn:
+        await _put_summary(conn, article_id, sentences, version)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article row as read back, with its summary (None when missing or from an old version)."""
+
+    id: int
+    article: Article
+    summary: list[str] | None
+    summary_version: int | None
+
+
+_SELECT = (
+    "SELECT a.*, s.version AS summary_version, s.sentences AS summary FROM articles a "
+    "LEFT JOIN summaries s ON s.article_id = a.id "
+)
+
+
+def row_to_stored(row: aiosqlite.Row) -> StoredArticle:
+    art = Article(
+        uid=row["uid"], feed_id=row["feed_id"], source=row["source"], title=row["title"],
+        categories=tuple(json.loads(row["categories"])), author=row["author"], published=_dt(row["published"]),
+        image_url=row["image_url"], paragraphs=tuple(row["body"].split("\n")) if row["body"] else (),
+        language=row["language"], content_hash=row["content_hash"], story_key=row["story_key"],
+        ingested=_dt(row["ingested"]), url=row["url"],
+        flags=frozenset(f for f in row["flags"].split(",") if f),
+    )
+    summary = json.loads(row["summary"]) if row["summary"] is not None else None
+    return StoredArticle(row["id"], art, summary, row["summary_version"])
+
+
+async def get_article(db: Database, article_id: int) -> StoredArticle | None:
+    row = await db.fetchone(_SELECT + "WHERE a.id = ?", (article_id,))
+    return row_to_stored(row) if row else None
+
+
+async def get_articles(db: Database, ids: list[int]) -> list[StoredArticle]:
+    """Articles by id, in the order of `ids` (missing ids skipped)."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = await db.fetchall(_SELECT + f"WHERE a.id IN ({marks})", ids)
+    by_id = {r["id"]: row_to_stored(r) for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def latest(db: Database, *, category: tuple[str, ...] = (), limit: int = 5) -> list[StoredArticle]:
+    """Newest articles by published time, optionally under a category path (any level)."""
+    if category:
+        prefix = category_key(category)
+        rows = await db.fetchall(
+            _SELECT + "WHERE a.category_key >= ? AND a.category_key < ? ORDER BY a.published DESC, a.id DESC LIMIT ?",
+            (prefix, prefix + "\U0010ffff", limit),
+        )
+    else:
+        rows = await db.fetchall(_SELECT + "ORDER BY a.published DESC, a.id DESC LIMIT ?", (limit,))
+    return [row_to_stored(r) for r in rows]
+
+
+async def category_counts(db: Database) -> list[tuple[tuple[str, ...], int]]:
+    """Every stored category path with its article count, sorted by path."""
+    rows = await db.fetchall("SELECT categories, COUNT(*) AS n FROM articles GROUP BY category_key ORDER BY category_key")
+    return [(tuple(json.loads(r["categories"])), int(r["n"])) for r in rows]
+
+
+async def count_articles(db: Database) -> tuple[int, int]:
+    """(articles, distinct stories)."""
+    row = await db.fetchone("SELECT COUNT(*), COUNT(DISTINCT story_key) FROM articles")
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+async def stale_summaries(db: Database, version: int, limit: int = 500, after_id: int = 0) -> list[StoredArticle]:
+    """Articles whose summary is missing or older than `version`, by id, for `newsbot resummarise`."""
+    rows = await db.fetchall(
+        _SELECT + "WHERE a.id > ? AND (s.version IS NULL OR s.version <> ?) ORDER BY a.id LIMIT ?",
+        (after_id, version, limit),
+    )
+    return [row_to_stored(r) for r in rows]

@@ -1,0 +1,163 @@
+"""Open the SQLite file (WAL, foreign keys) and bring its schema up to date with numbered migrations.
+
+Migrations are `storage/migrations/NNNN_name.sql`, applied in order, each in its own transaction;
+the applied number is kept in `PRAGMA user_version`. A file from a newer newsbot is refused.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator, Sequence
+
+import aiosqlite
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer newsbot than this one."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations() -> list[Migration]:
+    """Every migration shipped with the package, in order; numbers must be 1..N without gaps."""
+    found: list[Migration] = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        m = re.match(r"(\d{4})_(\w+)\.sql$", path.name)
+        if m:
+            found.append(Migration(int(m.group(1)), m.group(2), path.read_text("utf-8")))
+    for expected, mig in enumerate(found, start=1):
+        if mig.version != expected:
+            raise RuntimeError(f"migration numbering gap: expected {expected:04d}, found {mig.version:04d}")
+    return found
+
+
+LATEST_VERSION = len(migrations())
+
+
+async def schema_version(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(conn: aiosqlite.Connection, target: int | None = None) -> int:
+    """Apply pending migrations up to `target` (default: all). Returns the resulting version."""
+    current = await schema_version(conn)
+    known = migrations()
+    if current > len(known):
+        raise SchemaTooNew(
+            f"database schema version {current} is newer than this newsbot knows ({len(known)}); "
+            "upgrade newsbot or use another NEWSBOT_DB"
+        )
+    for mig in known[current : target if target is not None else None]:
+        # executescript would COMMIT first; run statements one by one inside an explicit transaction.
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(mig.sql):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {mig.version:d}")
+            await conn.commit()
+        except BaseException:
+            await conn.rollback()
+            raise
+        current = mig.version
+    return current
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration script into complete statements (triggers contain inner semicolons)."""
+    out: list[str] = []
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        if not buf and line.strip().startswith("--"):
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip() and not all(l.strip().startswith("--") or not l.strip() for l in buf.splitlines()):
+        raise RuntimeError(f"incomplete SQL statement in migration: {buf[:80]!r}")
+    return out
+
+
+class Database:
+    """One aiosqlite connection plus a lock that serialises writers.
+
+    Several coroutines share the connection (handlers, poller, dispatcher); without the lock a write
+    issued by one could land inside another's open transaction. Reads need no lock.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE … COMMIT under the write lock, rolled back on any error."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.rollback()
+                raise
+            else:
+                await self.conn.commit()
+
+    async def write(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """One statement in its own transaction; returns lastrowid (or rowcount for UPDATE/DELETE)."""
+        async with self.transaction() as conn:
+            cur = await conn.execute(sql, params)
+            return cur.lastrowid if sql.lstrip().upper().startswith("INSERT") else cur.rowcount
+
+    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def close(self) -> None:
+        async with self._write_lock:
+            await self.conn.close()
+
+
+async def connect(path: Path | str, *, migrate_to: int | None = None) -> Database:
+    """Open (creating folder and file) and migrate. The caller closes it; prefer `open_db`."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    try:
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA busy_timeout = 10000")
+        await migrate(conn, migrate_to)
+    except BaseException:
+        await conn.close()
+        raise
+    return Database(conn, str(path))
+
+
+@asynccontextmanager
+async def open_db(path: Path | str, *, migrate_to: int | None = None) -> AsyncIterator[Database]:
+    db = await connect(path, migrate_to=migrate_to)
+    try:
+        yield db
+    finally:
+        await db.close()
