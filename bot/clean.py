@@ -10,7 +10,7 @@ import re
 import unicodedata
 import warnings
 
-from bs4 import BeautifulSoup, Comment, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString, PageElement, Tag, XMLParsedAsHTMLWarning
 
 warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
 warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
@@ -18,17 +18,17 @@ warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
 # Elements whose whole subtree is never text a reader wants.
 DROP_TAGS = ("script", "style", "iframe", "noscript", "svg", "form", "button", "head", "template", "object", "embed")
 
-# CSS selectors of boilerplate blocks, one source habit per line.
-DROP_SELECTORS = (
-    ".appendQr_wrap",                       # Sina: "scan the QR code / get the app" block
-    ".article-editor",                      # Sina: 责任编辑 credit
-    ".ad-disclaimer-container",             # 9to5: FTC affiliate disclaimer
-    ".disclaimer-affiliate",
-    "span.author", "span.bio", "img.avatar", # Zhihu: answerer name and bio
-    "a.originUrl", ".view-more",            # Zhihu: "查看知乎原文/讨论" links
-    "[class*=adlist]", "[id*=adlist]", "[class*=ad-container]", "[class*=advert]",
-    "[class*=share-bar]", "[class*=social-share]",
-)
+# Classes (or ids) of boilerplate blocks, one source habit per line: any element carrying one is dropped.
+DROP_CLASSES = frozenset((
+    "appendQr_wrap",                        # Sina: "scan the QR code / get the app" block
+    "article-editor",                       # Sina: 责任编辑 credit
+    "ad-disclaimer-container",              # 9to5: FTC affiliate disclaimer
+    "disclaimer-affiliate",
+    "author", "bio", "avatar",              # Zhihu: answerer name and bio
+    "originUrl", "view-more",               # Zhihu: "查看知乎原文/讨论" links
+))
+# Substrings of class/id values that mark ad and share blocks.
+DROP_CLASS_PARTS = ("adlist", "ad-container", "advert", "share-bar", "social-share")
 
 # Whole lines that are boilerplate (matched after whitespace normalisation).
 BOILERPLATE_LINES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -59,6 +59,7 @@ _BLOCK_TAGS = (
 _PARAGRAPH_TAGS = ("p", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "hr", "figure", "pre")
 _SEP = "\x1e"
 _SPACES = re.compile(r"[ \t\u3000\xa0\u2002\u2003\u2009\u200b\ufeff]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NUMERIC_ENTITY = re.compile(r"&#(?:\d{1,7}|[xX][0-9a-fA-F]{1,6});")
 _LOOKS_HTML = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*\b[^>]*>|/[a-zA-Z][a-zA-Z0-9]*\s*>|!--)")
 MAX_PARAGRAPH_CHARS = 20_000
@@ -68,8 +69,7 @@ def normalise_line(line: str) -> str:
     """Collapse full-width/NBSP spaces, drop control characters, unescape stray numeric entities."""
     if "&#" in line:
         line = _NUMERIC_ENTITY.sub(lambda m: html.unescape(m.group(0)), line)
-    line = _SPACES.sub(" ", line).strip()
-    return "".join(ch for ch in line if ch >= " " or ch == "\t") if any(ch < " " for ch in line) else line
+    return _CONTROL.sub("", _SPACES.sub(" ", line)).strip()
 
 
 def boilerplate_rule(line: str) -> str | None:
@@ -92,29 +92,63 @@ def _paragraphs(lines: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _is_junk(tag: Tag) -> bool:
+    if tag.name in DROP_TAGS:
+        return True
+    attrs = tag.attrs
+    if not attrs:
+        return False
+    classes = attrs.get("class") or ()
+    if isinstance(classes, str):
+        classes = classes.split()
+    ident = attrs.get("id") or ""
+    if any(c in DROP_CLASSES for c in classes):
+        return True
+    names = " ".join(classes) + " " + (ident if isinstance(ident, str) else "")
+    return any(part in names for part in DROP_CLASS_PARTS)
+
+
+def _flatten(root: Tag) -> tuple[str, bool]:
+    """Visible text with _SEP at block boundaries; and whether any paragraph-level tag was seen.
+
+    Iterative (explicit stack), so 10,000 levels of nesting cannot exhaust the Python stack.
+    """
+    out: list[str] = []
+    saw_paragraphs = False
+    stack: list[tuple[PageElement, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        if closing:
+            out.append(_SEP)
+            continue
+        if isinstance(node, NavigableString):
+            if type(node) is NavigableString:  # skips Comment, Doctype, CData, ProcessingInstruction
+                out.append(node)
+            continue
+        if not isinstance(node, Tag) or _is_junk(node):
+            continue
+        name = node.name
+        if name in _PARAGRAPH_TAGS:
+            saw_paragraphs = True
+        if name in ("br", "hr"):
+            out.append(_SEP)
+            continue
+        if name in _BLOCK_TAGS:
+            out.append(_SEP)
+            stack.append((node, True))
+        stack.extend((child, False) for child in reversed(node.contents))
+    return "".join(out), saw_paragraphs
+
+
 def clean_html(body: str) -> tuple[str, ...]:
     """Cleaned paragraphs of a post body. Plain text passes through, one paragraph per non-empty line."""
     if not _LOOKS_HTML.search(body):
         return _paragraphs(html.unescape(body).split("\n"))
-    soup = BeautifulSoup(body, "lxml")
-    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
-        comment.extract()
-    for tag in soup.find_all(DROP_TAGS):
-        tag.decompose()
-    for tag in soup.select(", ".join(DROP_SELECTORS)):
-        tag.decompose()
+    text, saw_paragraphs = _flatten(BeautifulSoup(body, "lxml"))
+    if saw_paragraphs:
+        return _paragraphs(text.replace("\n", " ").split(_SEP))
     # Text laid out only by newlines inside a wrapper div (key/value lists): newlines are paragraphs.
-    has_paragraph_tags = soup.find(_PARAGRAPH_TAGS) is not None
-    if not has_paragraph_tags:
-        return _paragraphs(soup.get_text().split("\n"))
-    for tag in soup.find_all(_BLOCK_TAGS):
-        if tag.name in ("br", "hr"):
-            tag.replace_with(_SEP)
-        else:
-            tag.insert_before(_SEP)
-            tag.append(_SEP)
-    text = soup.get_text().replace("\n", " ")
-    return _paragraphs(text.split(_SEP))
+    return _paragraphs(text.replace(_SEP, "\n").split("\n"))
 
 
 def guess_language(text: str) -> str:
