@@ -167,9 +167,9 @@ class Sandbox:
         return copy.deepcopy(self.world.user_message(chat, user, text, thread_id=thread_id,
                                                      entities=entities, reply_to=reply_to))
 
-    def press(self, chat: Chat | int, user: User | int, message_id: int, data: str) -> dict:
-        """A user presses the button with `data` under the bot's message. Returns the query."""
-        return copy.deepcopy(self.world.press(chat, user, message_id, data))
+    def press(self, chat: Chat | int, user: User | int, message_id: int, data: str, *, forge: bool = False) -> dict:
+        """A user presses the button with `data` under the bot's message (forge=True: any data). Returns the query."""
+        return copy.deepcopy(self.world.press(chat, user, message_id, data, forge=forge))
 
     # --- what the bot did -----------------------------------------------------------------
     def messages(self, chat: Chat | int) -> list[dict]:

@@ -1,0 +1,151 @@
+"""English message catalogue. Placeholders use str.format; arguments are HTML-escaped before insertion."""
+
+COMMANDS = {
+    "start": "Start and pick categories",
+    "help": "List all commands",
+    "subscribe": "Subscribe: /subscribe category",
+    "unsubscribe": "Unsubscribe: /unsubscribe category",
+    "subscriptions": "Your subscriptions",
+    "categories": "Category tree with article counts",
+    "latest": "Newest articles: /latest [category] [n]",
+    "search": "Search articles: /search words",
+    "read": "Full text: /read id",
+    "watch": "Keyword alert: /watch words",
+    "watches": "Your keyword alerts",
+    "unwatch": "Remove an alert: /unwatch n",
+    "digest": "Send what is pending now",
+    "settings": "Mode, times, quiet hours, length, language, time zone",
+    "stop": "Pause pushes (subscriptions kept)",
+}
+
+MESSAGES = {
+    "start": (
+        "👋 <b>News bot</b>\n"
+        "Subscribe to categories and I will push new articles to you as short digests; "
+        "/search and /latest work any time.\n"
+        "Pick categories with the buttons below, or send /help for every command."
+    ),
+    "start_reactivated": "✅ Pushes resumed. Your subscriptions and settings were kept.",
+    "help": (
+        "<b>Commands</b>\n"
+        "/subscribe category — subscribe (any level, includes everything below)\n"
+        "/unsubscribe category — unsubscribe\n"
+        "/subscriptions — your subscriptions\n"
+        "/categories — category tree with counts\n"
+        "/latest [category] [n] — newest articles\n"
+        "/search words — search (\"phrase\", -exclude, cat:category, since:7d, sort:new)\n"
+        "/read id — full text of an article\n"
+        "/watch words — alert on new matches; /watches lists them; /unwatch n\n"
+        "/digest — send what is pending now\n"
+        "/settings — mode, times, quiet hours, summary length, language, time zone\n"
+        "/stop — pause pushes (subscriptions kept), /start resumes"
+    ),
+    "help_admin": (
+        "\n\n<b>Admin</b>\n"
+        "/addfeed folder-or-url [category/path] — add a feed\n"
+        "/feeds — list feeds; /removefeed id [purge]; /pausefeed id; /resumefeed id\n"
+        "/fetchnow [id] — poll now; /stats — figures; /export — OPML; /import — reply with an OPML file"
+    ),
+    "stopped": "⏸ Pushes paused. Subscriptions and settings are kept; send /start to resume.",
+    "already_stopped": "Pushes are already paused. Send /start to resume.",
+    "group_admin_only": "Only this group's admins can change its subscriptions and settings.",
+    "admin_only": "⛔ This command is for the bot's admins only.",
+    "rate_limited": "🐢 Too many commands at once; please wait a few seconds.",
+    "error_generic": "😵 Something went wrong handling that command; it has been logged. Please try again later.",
+    "unknown_command": "Unknown command. Send /help for the list.",
+    "no_categories": "There are no articles or categories yet.",
+    "categories_header": "<b>Categories</b> (articles):",
+    "categories_hint": "Use /subscribe name to subscribe at any level.",
+    "subscribe_pick": "Tap a category to toggle it (✅ = subscribed):",
+    "subscribed": "✅ Subscribed to <b>{path}</b>. New articles will be pushed to you; for earlier ones use /latest {name}",
+    "already_subscribed": "You are already subscribed to <b>{path}</b>.",
+    "unsubscribed": "Unsubscribed from <b>{path}</b>.",
+    "not_subscribed": "You are not subscribed to <b>{path}</b>.",
+    "unknown_category": "❓ No category called “{name}”.",
+    "did_you_mean": "Did you mean: {names}",
+    "ambiguous_category": "“{name}” matches several categories; please be more specific, e.g. {names}",
+    "subscriptions_none": "You have no subscriptions yet. Send /subscribe to pick some.",
+    "subscriptions_header": "<b>Your subscriptions</b>:",
+    "argument_too_long": "That argument is too long (at most {limit} characters).",
+    "page": "page {page}/{pages}",
+    "button_prev": "« Previous",
+    "button_next": "Next »",
+    "button_done": "Done",
+    "stale_button": "This button has expired; please send the command again.",
+    "toggled_on": "Subscribed to {path}",
+    "toggled_off": "Unsubscribed from {path}",
+    "settings_header": "<b>Settings</b>",
+    "settings_body": (
+        "Mode: <b>{mode}</b>\n"
+        "Digest times: {times}\n"
+        "Quiet hours: {quiet}\n"
+        "Summary length: {length} sentences\n"
+        "Language: {language}\n"
+        "Time zone: {tz}\n\n"
+        "By text: /settings mode instant|digest, /settings time 08:00,20:00, "
+        "/settings quiet 23:00-07:00 (or off), /settings length 1..5, /settings lang zh|en, "
+        "/settings tz Europe/Berlin"
+    ),
+    "mode_instant": "instant",
+    "mode_digest": "scheduled digest",
+    "quiet_off": "off",
+    "lang_zh": "中文",
+    "lang_en": "English",
+    "settings_saved": "✅ Saved: {what}",
+    "settings_bad_key": "Unknown setting “{key}”. Use mode, time, quiet, length, lang or tz.",
+    "settings_bad_mode": "Mode must be instant or digest.",
+    "settings_bad_time": "Times must be HH:MM, comma-separated, at most 6, e.g. 08:00,20:00.",
+    "settings_bad_quiet": "Quiet hours must look like 23:00-07:00, or off.",
+    "settings_bad_length": "Summary length is a whole number from 1 to 5.",
+    "settings_bad_lang": "Language must be zh or en.",
+    "settings_bad_tz": "Unknown time zone “{tz}”. Use an IANA name such as Asia/Shanghai or Europe/Berlin.",
+    "settings_missing_value": "Please give a value after {key}.",
+    "button_mode": "Switch mode",
+    "button_lang": "Switch language",
+    "button_shorter": "Summary −1",
+    "button_longer": "Summary +1",
+    "button_quiet_off": "Quiet hours off",
+    "latest_none": "No articles found.",
+    "latest_header": "<b>Latest</b>{where}:",
+    "latest_bad_count": "The count must be a whole number from 1 to {max}.",
+    "read_usage": "Usage: /read article-id, e.g. /read 42",
+    "read_not_found": "No article with id {id}.",
+    "read_no_text": "(This article has no text.)",
+    "read_part": "({part}/{parts})",
+    "search_usage": "Usage: /search words. Supports \"phrase\", -exclude, cat:category, since:7d, sort:new.",
+    "search_none": "Nothing found for “{query}”.",
+    "search_header": "🔎 “{query}”: {total} results",
+    "search_error": "Invalid search: {reason}",
+    "search_expired": "This search has expired; please send /search again.",
+    "watch_usage": "Usage: /watch words (same syntax as /search). New matching articles are pushed to you.",
+    "watch_added": "🔔 Alert #{n} added: {query}",
+    "watch_full": "At most {max} alerts per chat. Remove some with /unwatch first.",
+    "watch_duplicate": "That alert already exists.",
+    "watches_none": "No keyword alerts yet. Add one with /watch words.",
+    "watches_header": "<b>Keyword alerts</b>:",
+    "unwatch_usage": "Usage: /unwatch n (see /watches).",
+    "unwatched": "Alert removed: {query}",
+    "unwatch_missing": "There is no alert number {n}.",
+    "digest_none": "Nothing is pending right now.",
+    "digest_sent": "Sent what was pending.",
+    "digest_title": "📰 <b>News digest</b> · {count} items",
+    "more_in_category": "…and {count} more, see /latest {name}",
+    "read_more": "full text",
+    "watch_reason": "🔔 alert “{query}”",
+    "feeds_none": "No feeds yet. Add one with /addfeed.",
+    "feeds_header": "<b>Feeds</b>:",
+    "feed_added": "✅ Feed #{id} added: {name}\n{detail}",
+    "feed_add_usage": "Usage: /addfeed folder-or-http(s)-url [category/path]",
+    "feed_error": "❌ {reason}",
+    "feed_removed": "Feed #{id} removed{purged}.",
+    "feed_paused": "Feed #{id} paused.",
+    "feed_resumed": "Feed #{id} resumed.",
+    "feed_not_found": "No feed with id {id}.",
+    "feed_id_usage": "Usage: /{command} feed-id (see /feeds).",
+    "fetch_result": "Fetched: {lines}",
+    "feed_failing_notice": "⚠️ Feed #{id} {name} failed {failures} times in a row: {error}",
+    "feed_recovered_notice": "✅ Feed #{id} {name} has recovered.",
+    "stats_body": "<b>Stats</b>\n{lines}",
+    "import_usage": "Send the OPML file as a document with /import as its caption (or reply to it with /import).",
+    "import_result": "Import done: {added} added, {skipped} skipped, {invalid} invalid.",
+}

@@ -1,0 +1,1 @@
+"""Telegram command handlers, one module per topic. Thin: parse arguments, call core/storage, reply."""

@@ -1,0 +1,160 @@
+"""What every handler needs: the shared services, the chat and its language, replies, permission checks."""
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.config import Settings
+from bot.i18n import language_of, t
+from storage.chats import ChatRow, get_chat, register_chat
+from storage.db import Database
+
+log = logging.getLogger("newsbot.handlers")
+
+MAX_ARGUMENT_CHARS = 300
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+@dataclass
+class Services:
+    """Shared by all handlers and jobs via application.bot_data["services"]."""
+
+    db: Database
+    settings: Settings
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    wake_dispatch: Callable[[], None] = lambda: None  # set by the delivery engine: run a dispatch soon
+    extra: dict = field(default_factory=dict)
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.application.bot_data["services"]
+
+
+def thread_of(update: Update) -> int:
+    """The forum topic a message came from (0 outside topics)."""
+    msg = update.effective_message
+    if msg is not None and msg.is_topic_message and msg.message_thread_id:
+        return msg.message_thread_id
+    return 0
+
+
+async def ensure_chat(update: Update, context: ContextTypes.DEFAULT_TYPE, *, reactivate: bool = False
+                      ) -> tuple[ChatRow, bool]:
+    """The stored chat for this update, registering it on first contact. (chat, was_inactive)."""
+    svc = services(context)
+    tg_chat = update.effective_chat
+    assert tg_chat is not None
+    existing = await get_chat(svc.db, tg_chat.id)
+    if existing is not None and not reactivate:
+        return existing, False
+    user = update.effective_user
+    client_lang = language_of(user.language_code if user else None)
+    if existing is not None and existing.is_group:
+        client_lang = existing.client_language  # a group's language is set once, by whoever started it
+    return await register_chat(
+        svc.db, chat_id=tg_chat.id, type=tg_chat.type, title=tg_chat.title or tg_chat.full_name or "",
+        is_forum=bool(getattr(tg_chat, "is_forum", False)), client_language=client_lang,
+        timezone=existing.timezone if existing else svc.settings.timezone.key, now=svc.clock(),
+    )
+
+
+async def chat_lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[ChatRow, str]:
+    chat, _ = await ensure_chat(update, context)
+    return chat, chat.lang
+
+
+async def reply(update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+    """Answer in the chat (and topic) the update came from, as HTML, without link previews."""
+    msg = update.effective_message
+    assert msg is not None
+    await msg.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard, link_preview_options=NO_PREVIEW,
+                         do_quote=False)
+
+
+def is_bot_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in services(context).settings.admin_ids
+
+
+async def can_manage(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatRow) -> bool:
+    """Private chats manage themselves; in groups only group admins (or bot admins) may change things."""
+    if chat.type == "private" or is_bot_admin(update, context):
+        return True
+    user = update.effective_user
+    if user is None or update.effective_chat is None:
+        return False
+    if chat.type == "channel":
+        return False
+    try:
+        member = await context.bot.get_chat_member(update.effective_chat.id, user.id)
+    except TelegramError:
+        log.info("event=admin_check_failed chat=%s user=%s", chat.id, user.id)
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+def argument(context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The command's arguments as one string (whitespace collapsed)."""
+    return " ".join(context.args or []).strip()
+
+
+class UserRateLimit:
+    """At most `burst` commands per user in `window` seconds; the rest get one polite reply, then silence.
+
+    Kept in memory: it protects other chats from one noisy user, it is not a security boundary.
+    """
+
+    def __init__(self, burst: int = 20, window: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.burst, self.window, self.clock = burst, window, clock
+        self.hits: dict[int, deque[float]] = {}
+        self.warned: dict[int, float] = {}
+
+    def allow(self, user_id: int) -> tuple[bool, bool]:
+        """(allowed, should_warn)."""
+        now = self.clock()
+        q = self.hits.setdefault(user_id, deque())
+        while q and now - q[0] > self.window:
+            q.popleft()
+        if len(q) < self.burst:
+            q.append(now)
+            return True, False
+        warn = now - self.warned.get(user_id, -1e9) > self.window
+        if warn:
+            self.warned[user_id] = now
+        if len(self.hits) > 10_000:  # forget idle users
+            for uid in [u for u, d in self.hits.items() if not d or now - d[-1] > self.window]:
+                self.hits.pop(uid, None)
+        return False, warn
+
+
+async def rate_limit_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Runs before every handler (group -1): drops a user's updates past the per-user rate."""
+    user = update.effective_user
+    if user is None or user.id in services(context).settings.admin_ids:
+        return
+    limiter: UserRateLimit = context.application.bot_data.setdefault("user_rate_limit", UserRateLimit())
+    allowed, warn = limiter.allow(user.id)
+    if allowed:
+        return
+    if warn and update.effective_message is not None and update.callback_query is None:
+        chat = await get_chat(services(context).db, update.effective_chat.id) if update.effective_chat else None
+        lang = chat.lang if chat else language_of(user.language_code)
+        try:
+            await reply(update, t(lang, "rate_limited"))
+        except TelegramError:
+            pass
+    elif update.callback_query is not None:
+        try:
+            await update.callback_query.answer(t(language_of(user.language_code), "rate_limited"))
+        except TelegramError:
+            pass
+    raise ApplicationHandlerStop

@@ -1,0 +1,80 @@
+"""/settings: show the chat's delivery settings with buttons, or change one by text."""
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.chat_settings import BadSetting, parse_setting
+from bot.i18n import t
+from handlers.common import can_manage, ensure_chat, reply, services
+from storage.chats import ChatRow, update_settings
+
+
+def render(chat: ChatRow) -> tuple[str, InlineKeyboardMarkup]:
+    lang = chat.lang
+    quiet = f"{chat.quiet_start}–{chat.quiet_end}" if chat.quiet_start and chat.quiet_end else t(lang, "quiet_off")
+    text = t(lang, "settings_header") + "\n" + t(
+        lang, "settings_body", mode=t(lang, f"mode_{chat.mode}"), times=", ".join(chat.digest_times),
+        quiet=quiet, length=chat.summary_length, language=t(lang, f"lang_{lang}"), tz=chat.timezone,
+    )
+    rows = [
+        [InlineKeyboardButton(t(lang, "button_mode"), callback_data="set:mode"),
+         InlineKeyboardButton(t(lang, "button_lang"), callback_data="set:lang")],
+        [InlineKeyboardButton(t(lang, "button_shorter"), callback_data="set:len:-1"),
+         InlineKeyboardButton(t(lang, "button_longer"), callback_data="set:len:+1")],
+    ]
+    if chat.quiet_start:
+        rows.append([InlineKeyboardButton(t(lang, "button_quiet_off"), callback_data="set:quiet:off")])
+    return text, InlineKeyboardMarkup(rows)
+
+
+async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, _ = await ensure_chat(update, context)
+    args = context.args or []
+    if not args:
+        await reply(update, *render(chat))
+        return
+    if not await can_manage(update, context, chat):
+        await reply(update, t(chat.lang, "group_admin_only"))
+        return
+    change = parse_setting(args)
+    if isinstance(change, BadSetting):
+        await reply(update, t(chat.lang, change.key, **change.args))
+        return
+    svc = services(context)
+    updated = await update_settings(svc.db, chat.id, svc.clock(), **change.values)
+    assert updated is not None
+    await reply(update, t(updated.lang, "settings_saved", what=change.shown))
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    chat, _ = await ensure_chat(update, context)
+    if not await can_manage(update, context, chat):
+        await query.answer(t(chat.lang, "group_admin_only"), show_alert=True)
+        return
+    parts = query.data.split(":")
+    values: dict[str, object] | None = None
+    if parts == ["set", "mode"]:
+        values = {"mode": "digest" if chat.mode == "instant" else "instant"}
+    elif parts == ["set", "lang"]:
+        values = {"language": "en" if chat.lang == "zh" else "zh"}
+    elif parts[:2] == ["set", "len"] and len(parts) == 3 and parts[2] in ("-1", "+1"):
+        values = {"summary_length": min(5, max(1, chat.summary_length + int(parts[2])))}
+    elif parts == ["set", "quiet", "off"]:
+        values = {"quiet_start": None, "quiet_end": None}
+    if values is None:
+        await query.answer(t(chat.lang, "stale_button"), show_alert=True)
+        return
+    svc = services(context)
+    updated = await update_settings(svc.db, chat.id, svc.clock(), **values)
+    assert updated is not None
+    await query.answer()
+    text, keyboard = render(updated)
+    try:
+        await query.edit_message_text(text, parse_mode="HTML", reply_markup=keyboard)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise

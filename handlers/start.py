@@ -1,0 +1,51 @@
+"""/start, /help and /stop: register a chat, explain the bot, pause pushes."""
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.i18n import t
+from handlers.common import can_manage, ensure_chat, is_bot_admin, reply, services
+from handlers.subscriptions import category_keyboard
+from storage.chats import set_active
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    existing, _ = await ensure_chat(update, context)
+    if existing.is_group and not existing.active and not await can_manage(update, context, existing):
+        await reply(update, t(existing.lang, "group_admin_only"))
+        return
+    chat, was_inactive = await ensure_chat(update, context, reactivate=True)
+    lang = chat.lang
+    text = t(lang, "start")
+    if was_inactive:
+        text = t(lang, "start_reactivated") + "\n\n" + text
+    await reply(update, text, await category_keyboard(context, chat, page=0))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, _ = await ensure_chat(update, context)
+    text = t(chat.lang, "help")
+    if is_bot_admin(update, context):
+        text += t(chat.lang, "help_admin")
+    await reply(update, text)
+
+
+async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, _ = await ensure_chat(update, context)
+    if not await can_manage(update, context, chat):
+        await reply(update, t(chat.lang, "group_admin_only"))
+        return
+    if not chat.active:
+        await reply(update, t(chat.lang, "already_stopped"))
+        return
+    svc = services(context)
+    await set_active(svc.db, chat.id, False, "stopped by user", svc.clock())
+    await reply(update, t(chat.lang, "stopped"))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.effective_chat is not None and update.effective_chat.type != "private":
+        return  # in groups, commands meant for other bots are not ours to answer
+    chat, _ = await ensure_chat(update, context)
+    await reply(update, t(chat.lang, "unknown_command"))

@@ -1,0 +1,197 @@
+"""/categories, /subscribe, /unsubscribe, /subscriptions and the category keyboard's buttons."""
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.categories import Node, build_tree, by_token, resolve
+from bot.i18n import Markup, escape, t
+from handlers.common import MAX_ARGUMENT_CHARS, argument, can_manage, ensure_chat, reply, services, thread_of
+from storage.articles import category_counts, category_key
+from storage.chats import ChatRow, list_subscriptions, subscribe, unsubscribe
+
+PAGE_SIZE = 8
+
+
+async def _tree(context: ContextTypes.DEFAULT_TYPE) -> list[Node]:
+    return build_tree(await category_counts(services(context).db))
+
+
+async def category_keyboard(context: ContextTypes.DEFAULT_TYPE, chat: ChatRow, page: int, thread_id: int = 0
+                            ) -> InlineKeyboardMarkup | None:
+    """Paged toggle buttons over the whole tree; ✅ marks subscribed nodes. None when there is no category."""
+    tree = await _tree(context)
+    if not tree:
+        return None
+    subscribed = {s.category_key for s in await list_subscriptions(services(context).db, chat.id, thread_id)}
+    pages = max(1, -(-len(tree) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    rows = []
+    for node in tree[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]:
+        mark = "✅ " if category_key(node.path) in subscribed else ""
+        label = f"{'　' * node.depth}{mark}{node.name} ({node.count})"
+        rows.append([InlineKeyboardButton(label[:60], callback_data=f"sub:t:{node.token}:{page}")])
+    nav = []
+    if page > 0:
+        nav.append(InlineKeyboardButton(t(chat.lang, "button_prev"), callback_data=f"sub:p:{page - 1}"))
+    if page < pages - 1:
+        nav.append(InlineKeyboardButton(t(chat.lang, "button_next"), callback_data=f"sub:p:{page + 1}"))
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows)
+
+
+async def categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, _ = await ensure_chat(update, context)
+    tree = await _tree(context)
+    if not tree:
+        await reply(update, t(chat.lang, "no_categories"))
+        return
+    lines = [t(chat.lang, "categories_header")]
+    for node in tree:
+        lines.append(f"{'　' * node.depth}{'•' if node.depth == 0 else '›'} {escape(node.name)} ({node.count})")
+    lines.append("")
+    lines.append(t(chat.lang, "categories_hint"))
+    await _reply_lines(update, lines)
+
+
+async def _reply_lines(update: Update, lines: list[str]) -> None:
+    """Send lines as few messages as possible under Telegram's 4096-character limit."""
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if chunk and size + len(line) + 1 > 4000:
+            await reply(update, "\n".join(chunk))
+            chunk, size = [], 0
+        chunk.append(line[:4000])
+        size += len(line) + 1
+    if chunk:
+        await reply(update, "\n".join(chunk))
+
+
+async def _resolve_or_explain(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatRow, name: str
+                              ) -> Node | None:
+    if len(name) > MAX_ARGUMENT_CHARS:
+        await reply(update, t(chat.lang, "argument_too_long", limit=MAX_ARGUMENT_CHARS))
+        return None
+    found = resolve(await _tree(context), name)
+    if found.node is not None:
+        return found.node
+    if found.ambiguous:
+        names = ", ".join(f"<code>{escape('/'.join(n.path))}</code>" for n in found.candidates)
+        await reply(update, t(chat.lang, "ambiguous_category", name=name, names=Markup(names)))
+        return None
+    text = t(chat.lang, "unknown_category", name=name)
+    if found.candidates:
+        names = ", ".join(f"<code>{escape('/'.join(n.path))}</code>" for n in found.candidates)
+        text += "\n" + t(chat.lang, "did_you_mean", names=Markup(names))
+    await reply(update, text)
+    return None
+
+
+async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, _ = await ensure_chat(update, context)
+    if not await can_manage(update, context, chat):
+        await reply(update, t(chat.lang, "group_admin_only"))
+        return
+    name = argument(context)
+    thread = thread_of(update)
+    if not name:
+        keyboard = await category_keyboard(context, chat, 0, thread)
+        await reply(update, t(chat.lang, "subscribe_pick" if keyboard else "no_categories"), keyboard)
+        return
+    node = await _resolve_or_explain(update, context, chat, name)
+    if node is None:
+        return
+    svc = services(context)
+    added = await subscribe(svc.db, chat.id, thread, node.path, svc.clock())
+    key = "subscribed" if added else "already_subscribed"
+    await reply(update, t(chat.lang, key, path=node.label, name=node.name))
+
+
+async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, _ = await ensure_chat(update, context)
+    if not await can_manage(update, context, chat):
+        await reply(update, t(chat.lang, "group_admin_only"))
+        return
+    name = argument(context)
+    thread = thread_of(update)
+    if not name:
+        keyboard = await category_keyboard(context, chat, 0, thread)
+        await reply(update, t(chat.lang, "subscribe_pick" if keyboard else "no_categories"), keyboard)
+        return
+    # Match against the chat's own subscriptions first, so a category that no longer has articles can go.
+    subs = await list_subscriptions(services(context).db, chat.id, thread)
+    own = [Node(s.categories, 0) for s in subs]
+    found = resolve(own, name)
+    node = found.node or await _resolve_or_explain(update, context, chat, name)
+    if node is None:
+        return
+    removed = await unsubscribe(services(context).db, chat.id, thread, node.path)
+    await reply(update, t(chat.lang, "unsubscribed" if removed else "not_subscribed", path=node.label))
+
+
+async def subscriptions_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, _ = await ensure_chat(update, context)
+    subs = await list_subscriptions(services(context).db, chat.id)
+    if not subs:
+        await reply(update, t(chat.lang, "subscriptions_none"))
+        return
+    lines = [t(chat.lang, "subscriptions_header")]
+    for s in subs:
+        topic = f" (#{s.thread_id})" if s.thread_id else ""
+        lines.append(f"• {escape(' › '.join(s.categories))}{topic}")
+    await _reply_lines(update, lines)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """sub:p:<page> turns the page; sub:t:<token>:<page> toggles a category."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    chat, _ = await ensure_chat(update, context)
+    parts = query.data.split(":")
+    thread = query.message.message_thread_id if query.message and getattr(query.message, "is_topic_message", False) else 0
+    thread = thread or 0
+    try:
+        if parts[1] == "p" and len(parts) == 3:
+            page = int(parts[2])
+            await query.answer()
+            await _edit_keyboard(query, await category_keyboard(context, chat, page, thread))
+            return
+        if parts[1] == "t" and len(parts) == 4:
+            page = int(parts[3])
+            node = by_token(await _tree(context), parts[2])
+            if node is None:
+                await query.answer(t(chat.lang, "stale_button"), show_alert=True)
+                return
+            if not await can_manage(update, context, chat):
+                await query.answer(t(chat.lang, "group_admin_only"), show_alert=True)
+                return
+            svc = services(context)
+            if await unsubscribe(svc.db, chat.id, thread, node.path):
+                note = t(chat.lang, "toggled_off", path=node.label)
+            else:
+                await subscribe(svc.db, chat.id, thread, node.path, svc.clock())
+                note = t(chat.lang, "toggled_on", path=node.label)
+            await query.answer(_plain(note))
+            await _edit_keyboard(query, await category_keyboard(context, chat, page, thread))
+            return
+    except ValueError:
+        pass
+    await query.answer(t(chat.lang, "stale_button"), show_alert=True)
+
+
+def _plain(text: str) -> str:
+    """Callback answers are plain text (no parse mode): undo our HTML escaping."""
+    return html.unescape(text)[:200]
+
+
+async def _edit_keyboard(query, keyboard: InlineKeyboardMarkup | None) -> None:
+    try:
+        await query.edit_message_reply_markup(reply_markup=keyboard)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
