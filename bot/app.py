@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from datetime import datetime, timezone
 from typing import Callable
@@ -26,9 +27,7 @@ from handlers.common import Services, rate_limit_gate, reply, services
 from storage.db import Database, connect
 
 log = logging.getLogger("newsbot.app")
-
-JOB_OPTIONS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-
+os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta (PTB 22.2+), no warning
 
 def command_list(lang: str) -> list[BotCommand]:
     from bot.catalogue import en, zh
@@ -144,14 +143,8 @@ class BotRuntime:
 
     async def _start_extras(self, svc: Services) -> None:
         """Feeds and delivery, when present: registered feeds, the poll job and the dispatch job."""
-        import importlib
+        from bot import scheduler
 
-        try:
-            scheduler = importlib.import_module("bot.scheduler")
-        except ModuleNotFoundError as exc:
-            if exc.name != "bot.scheduler":
-                raise
-            return
         await scheduler.install(self, svc)
 
     async def stop(self) -> None:

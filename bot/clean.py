@@ -108,8 +108,10 @@ def _is_junk(tag: Tag) -> bool:
     return any(part in names for part in DROP_CLASS_PARTS)
 
 
-def _flatten(root: Tag) -> tuple[str, bool]:
+def _flatten(root: Tag, images: list[str] | None = None) -> tuple[str, bool]:
     """Visible text with _SEP at block boundaries; and whether any paragraph-level tag was seen.
+
+    `images` collects the src of every <img> outside junk blocks (to tell a lead image from a logo).
 
     Iterative (explicit stack), so 10,000 levels of nesting cannot exhaust the Python stack.
     """
@@ -128,6 +130,11 @@ def _flatten(root: Tag) -> tuple[str, bool]:
         if not isinstance(node, Tag) or _is_junk(node):
             continue
         name = node.name
+        if name == "img" and images is not None:
+            src = node.get("src")
+            if isinstance(src, str) and src.startswith(("http://", "https://")):
+                images.append(src)
+            continue
         if name in _PARAGRAPH_TAGS:
             saw_paragraphs = True
         if name in ("br", "hr"):
@@ -142,13 +149,28 @@ def _flatten(root: Tag) -> tuple[str, bool]:
 
 def clean_html(body: str) -> tuple[str, ...]:
     """Cleaned paragraphs of a post body. Plain text passes through, one paragraph per non-empty line."""
+    return clean_body(body)[0]
+
+
+def clean_body(body: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(paragraphs, image URLs shown in the body outside boilerplate blocks)."""
     if not _LOOKS_HTML.search(body):
-        return _paragraphs(html.unescape(body).split("\n"))
-    text, saw_paragraphs = _flatten(BeautifulSoup(body, "lxml"))
+        return _paragraphs(html.unescape(body).split("\n")), ()
+    images: list[str] = []
+    text, saw_paragraphs = _flatten(BeautifulSoup(body, "lxml"), images)
     if saw_paragraphs:
-        return _paragraphs(text.replace("\n", " ").split(_SEP))
+        return _paragraphs(text.replace("\n", " ").split(_SEP)), tuple(images)
     # Text laid out only by newlines inside a wrapper div (key/value lists): newlines are paragraphs.
-    return _paragraphs(text.replace(_SEP, "\n").split("\n"))
+    return _paragraphs(text.replace(_SEP, "\n").split("\n")), tuple(images)
+
+
+_PLACEHOLDER_IMAGE = re.compile(r"picsum\.photos|placeholder|/logo|logo\.|qrcode|/qr[_./-]|avatar|/icon|favicon|blank\.",
+                                re.I)
+
+
+def is_lead_image(url: str | None, body_images: tuple[str, ...]) -> bool:
+    """A header image worth sending as a photo: shown in the article itself, and not a logo/QR/placeholder."""
+    return bool(url) and url in body_images and not _PLACEHOLDER_IMAGE.search(url)
 
 
 def guess_language(text: str) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.clean import clean_html, guess_language
+from bot.clean import clean_body, guess_language, is_lead_image
 from bot.dedupe import content_hash
 from bot.model import Article, RejectedPost
 from bot.parse import MAX_POST_BYTES, parse_post
@@ -41,11 +41,13 @@ def build_article(
 ) -> Article:
     """Parse and clean one post. Raises RejectedPost with a reason."""
     raw = parse_post(data, name=name, fallback_categories=fallback_categories, default_tz=default_tz)
-    paragraphs = clean_html(raw.body)
+    paragraphs, images = clean_body(raw.body)
     now = now or datetime.now(timezone.utc)
     flags = set(raw.notes)
     if not paragraphs:
         flags.add("no_text")
+    if is_lead_image(raw.image_url, images):
+        flags.add("lead_image")
     published = raw.published
     if published is None:
         published = mtime or now

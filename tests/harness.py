@@ -77,3 +77,16 @@ def buttons(message: dict) -> list[tuple[str, str]]:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class FakeClock:
+    """An injectable wall clock for schedules, digests and quiet hours (the event loop keeps real time)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, when: datetime) -> None:
+        self.now = when

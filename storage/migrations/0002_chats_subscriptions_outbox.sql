@@ -43,10 +43,12 @@ CREATE TABLE sends (
     created_at  INTEGER NOT NULL,
     sent_at     INTEGER,
     message_id  INTEGER,
-    attempts    INTEGER NOT NULL DEFAULT 0,
+    attempts    INTEGER NOT NULL DEFAULT 0,          -- tries whose outcome was unknown (timeouts)
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,      -- backoff after transient errors
+    item_ids    TEXT NOT NULL DEFAULT '',            -- article ids in this message, for logs
     last_error  TEXT
 );
-CREATE INDEX sends_by_state ON sends (state, chat_id);
+CREATE INDEX sends_due ON sends (state, next_attempt_at, chat_id);
 
 -- One row per (chat, story): the exactly-once ledger. A story is offered to a chat at most once.
 CREATE TABLE outbox (

@@ -1,0 +1,171 @@
+"""Plan and format what a chat receives: digest items → Telegram HTML messages within the limits.
+
+Pure. A message never exceeds 4096 characters or 100 entities, an item is never split across two
+messages, everything taken from articles is escaped, and digest mode groups items under category
+headers, newest first, at most K per category with the rest counted and pointed to /latest.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.i18n import Markup, escape, t
+
+MAX_MESSAGE_CHARS = 4096
+MAX_ENTITIES = 100
+MAX_CAPTION_CHARS = 1024
+PER_CATEGORY = 10
+MAX_TITLE_CHARS = 300
+_ENTITY_TAG = re.compile(r"<(?:b|i|u|s|a|code|pre|blockquote)[\s>]")
+_AUTO_ENTITY = re.compile(r"/read_\d+|https?://|@\w{5,}|#\w+")
+_TAGS = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    outbox_id: int
+    article_id: int
+    thread_id: int
+    title: str
+    url: str | None
+    source: str
+    published: datetime
+    categories: tuple[str, ...]
+    summary: tuple[str, ...]
+    image_url: str | None = None
+    watch: str | None = None  # the watch query that matched, when not a subscription
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    thread_id: int
+    body: str  # HTML text, or the photo caption when photo_url is set
+    outbox_ids: tuple[int, ...]
+    article_ids: tuple[int, ...]
+    photo_url: str | None = None
+
+
+def entity_count(html: str) -> int:
+    """Upper bound of the entities Telegram will see: our tags plus what it auto-detects (commands, URLs)."""
+    return len(_ENTITY_TAG.findall(html)) + len(_AUTO_ENTITY.findall(_TAGS.sub("", html)))
+
+
+def plain_text(html: str) -> str:
+    """The message without markup (the fallback when Telegram refuses our HTML)."""
+    import html as html_lib
+
+    return html_lib.unescape(_TAGS.sub("", html))
+
+
+def _when(published: datetime, tz: ZoneInfo, now: datetime) -> str:
+    local = published.astimezone(tz)
+    return local.strftime("%m-%d %H:%M" if local.year == now.astimezone(tz).year else "%Y-%m-%d %H:%M")
+
+
+def _href(url: str) -> str:
+    return url.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_item(item: DigestItem, lang: str, tz: ZoneInfo, now: datetime, sentences: int,
+                *, with_category: bool = False) -> str:
+    title = item.title if len(item.title) <= MAX_TITLE_CHARS else item.title[:MAX_TITLE_CHARS - 1] + "…"
+    head = f'<a href="{_href(item.url)}">{escape(title)}</a>' if item.url else escape(title)
+    meta = [item.source, _when(item.published, tz, now)]
+    if with_category and item.categories:
+        meta.insert(0, " › ".join(item.categories[-2:]))
+    lines = [f"<b>{head}</b>", f"<i>{escape(' · '.join(m for m in meta if m))}</i>"]
+    if item.watch:
+        lines.append(t(lang, "watch_reason", query=item.watch))
+    summary = " ".join(item.summary[:sentences])
+    if summary:
+        lines.append(escape(summary))
+    lines.append(f"/read_{item.article_id}")
+    return "\n".join(lines)
+
+
+def _split(blocks: list[tuple[str, tuple[int, ...], tuple[int, ...]]], header: str, thread_id: int) -> list[Message]:
+    """Pack blocks (html, outbox ids, article ids) into as few messages as fit; a block is never split."""
+    messages: list[Message] = []
+    parts: list[str] = [header] if header else []
+    outbox: list[int] = []
+    articles: list[int] = []
+
+    def flush() -> None:
+        if outbox or any(p for p in parts if p != header):
+            messages.append(Message(thread_id, "\n\n".join(parts), tuple(outbox), tuple(articles)))
+
+    for html, oids, aids in blocks:
+        candidate = "\n\n".join([*parts, html])
+        if (parts and parts != [header]) and (len(candidate) > MAX_MESSAGE_CHARS or entity_count(candidate) > MAX_ENTITIES):
+            flush()
+            parts, outbox, articles = ([header] if header else []), [], []
+            candidate = "\n\n".join([*parts, html])
+        if len(candidate) > MAX_MESSAGE_CHARS or entity_count(candidate) > MAX_ENTITIES:
+            html = _shrink(html)
+        parts.append(html)
+        outbox.extend(oids)
+        articles.extend(aids)
+    flush()
+    return messages
+
+
+def _shrink(html: str) -> str:
+    """Last resort for a single block too big for a message: drop its summary lines."""
+    lines = html.split("\n")
+    return "\n".join(lines[:2] + lines[-1:])[:MAX_MESSAGE_CHARS]
+
+
+def plan_messages(items: list[DigestItem], *, lang: str, tz: ZoneInfo, now: datetime, mode: str,
+                  sentences: int = 2, per_category: int = PER_CATEGORY, photos: bool = True) -> list[Message]:
+    """The messages for one chat's due items (instant: items in order; digest: by category, newest first)."""
+    out: list[Message] = []
+    for thread_id in sorted({i.thread_id for i in items}):
+        mine = [i for i in items if i.thread_id == thread_id]
+        if mode == "digest":
+            out.extend(_digest(mine, lang, tz, now, sentences, per_category, thread_id))
+            continue
+        if photos and len(mine) == 1 and mine[0].image_url:
+            photo = _photo(mine[0], lang, tz, now, sentences)
+            if photo is not None:
+                out.append(photo)
+                continue
+        mine.sort(key=lambda i: (i.published, i.article_id))
+        blocks = [(render_item(i, lang, tz, now, sentences, with_category=True), (i.outbox_id,), (i.article_id,))
+                  for i in mine]
+        header = t(lang, "digest_title", count=len(mine)) if len(mine) > 1 else ""
+        out.extend(_split(blocks, header, thread_id))
+    return out
+
+
+def _photo(item: DigestItem, lang: str, tz: ZoneInfo, now: datetime, sentences: int) -> Message | None:
+    for n in range(sentences, -1, -1):
+        caption = render_item(item, lang, tz, now, n, with_category=True)
+        if len(plain_text(caption)) <= MAX_CAPTION_CHARS and len(caption) <= MAX_MESSAGE_CHARS:
+            return Message(item.thread_id, caption, (item.outbox_id,), (item.article_id,), photo_url=item.image_url)
+    return None
+
+
+def _digest(items: list[DigestItem], lang: str, tz: ZoneInfo, now: datetime, sentences: int, per_category: int,
+            thread_id: int) -> list[Message]:
+    groups: dict[tuple[str, ...], list[DigestItem]] = {}
+    for item in items:
+        groups.setdefault(item.categories, []).append(item)
+    blocks = []
+    for path in sorted(groups):
+        group = sorted(groups[path], key=lambda i: (i.published, i.article_id), reverse=True)
+        shown, rest = group[:per_category], group[per_category:]
+        label = escape(" › ".join(path))
+        for n, item in enumerate(shown):
+            html = render_item(item, lang, tz, now, sentences)
+            if n == 0:
+                html = f"<b>▌{label}</b>\n" + html
+            extra_oids: tuple[int, ...] = ()
+            if rest and n == len(shown) - 1:
+                name = path[-1] if path else ""
+                html += "\n" + t(lang, "more_in_category", count=len(rest), name=Markup(escape(name)))
+                extra_oids = tuple(i.outbox_id for i in rest)  # counted here: delivered as a pointer
+            blocks.append((html, (item.outbox_id, *extra_oids), (item.article_id,)))
+    header = t(lang, "digest_title", count=len(items))
+    return _split(blocks, header, thread_id)
