@@ -20,14 +20,22 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.i18n import t
+from handlers import admin as admin_handlers
+from handlers import articles as article_handlers
+from handlers import delivery as delivery_handlers
 from handlers import settings as settings_handlers
 from handlers import start as start_handlers
 from handlers import subscriptions as sub_handlers
+from handlers import watches as watch_handlers
 from handlers.common import Services, rate_limit_gate, reply, services
 from storage.db import Database, connect
 
 log = logging.getLogger("newsbot.app")
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta (PTB 22.2+), no warning
+
+# Topic modules contributing COMMANDS / BUTTONS / TEXT_PATTERNS tables.
+TOPIC_MODULES = (article_handlers, watch_handlers, delivery_handlers, admin_handlers)
+
 
 def command_list(lang: str) -> list[BotCommand]:
     from bot.catalogue import en, zh
@@ -62,32 +70,20 @@ def register_handlers(app: Application) -> None:
         "subscriptions": sub_handlers.subscriptions_command,
         "settings": settings_handlers.settings_command,
     }
-    for extra in _optional_handler_modules():
+    for extra in TOPIC_MODULES:
         commands.update(extra.COMMANDS)
         for pattern, callback in getattr(extra, "BUTTONS", {}).items():
             app.add_handler(CallbackQueryHandler(callback, pattern=pattern))
         for pattern, callback in getattr(extra, "TEXT_PATTERNS", {}).items():
             app.add_handler(MessageHandler(filters.Regex(pattern), callback))
+        for pattern, callback in getattr(extra, "CAPTION_PATTERNS", {}).items():
+            app.add_handler(MessageHandler(filters.Document.ALL & filters.CaptionRegex(pattern), callback))
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
     app.add_handler(CallbackQueryHandler(sub_handlers.on_button, pattern=r"^sub:"))
     app.add_handler(CallbackQueryHandler(settings_handlers.on_button, pattern=r"^set:"))
     app.add_handler(MessageHandler(filters.COMMAND, start_handlers.unknown_command))  # last in group 0: unmatched only
     app.add_error_handler(on_error)
-
-
-def _optional_handler_modules() -> list:
-    """Topic modules that contribute COMMANDS / BUTTONS / TEXT_PATTERNS tables."""
-    import importlib
-
-    modules = []
-    for name in ("handlers.articles", "handlers.watches", "handlers.admin", "handlers.delivery"):
-        try:
-            modules.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return modules
 
 
 class BotRuntime:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -39,7 +40,8 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     total = sum(1 for _ in iter_post_files(paths)) if sys.stderr.isatty() else None
     async with open_db(args.db or settings.db_path) as db:
         with progress("ingest", total) as advance:
-            report = await ingest_paths(db, paths, default_tz=settings.timezone, progress=advance)
+            report = await ingest_paths(db, paths, default_tz=settings.timezone, progress=advance,
+                                        workers=args.workers)
     print(f"ingested {report.total} files: {report.summary_line()}")
     for source, reason in report.rejected:
         print(f"  rejected {source}: {reason}")
@@ -128,22 +130,66 @@ async def cmd_resummarise(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-# ---------------------------------------------------------------- demo
+# ---------------------------------------------------------------- demo, chat, run, sandbox
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    import tempfile
-
-    from bot.ingest import ingest_paths
-    from storage.db import open_db
-
+    """The main job: the real bot when TELEGRAM_BOT_TOKEN is set, else the offline demo over the sandbox."""
     posts = Path(args.posts) if args.posts else sample_posts()
-    with tempfile.TemporaryDirectory(prefix="newsbot-demo-") as tmp:
-        db_path = Path(tmp) / "demo.sqlite3"
-        async with open_db(db_path) as db:
-            report = await ingest_paths(db, [posts], default_tz=settings.timezone)
-            print(f"Ingested {posts}: {report.summary_line()}")
-            for source, reason in report.rejected:
-                print(f"  rejected {source}: {reason}")
-            await print_category_counts(db)
+    if settings.has_token and not args.offline:
+        from dataclasses import replace
+
+        feeds = settings.feeds or (str(posts.resolve()),)
+        return await cmd_run(args, replace(settings, feeds=feeds))
+    from bot.demo import run_demo
+
+    return await run_demo(settings, posts)
+
+
+async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import run_chat
+
+    return await run_chat(settings, Path(args.posts) if args.posts else sample_posts())
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
+
+    from bot.app import BotRuntime
+
+    if not settings.has_token:
+        raise CliError("TELEGRAM_BOT_TOKEN: not set (see .env.example); `newsbot demo` runs offline without it")
+    if getattr(args, "db", None):
+        settings = replace(settings, db_path=args.db)
+    print(f"newsbot: running against {settings.api_url} (Ctrl-C to stop)", file=sys.stderr)
+    await BotRuntime(settings).run_until_signal()
+    return 0
+
+
+async def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sandbox.server import Sandbox
+
+    async with Sandbox.running(port=args.port, host=args.host, limits=args.limits) as sb:
+        print(f"Bot API sandbox at {sb.base_url} — token {sb.token}", flush=True)
+        print(f"  TELEGRAM_API_URL={sb.base_url} TELEGRAM_BOT_TOKEN={sb.token} newsbot run", flush=True)
+        print(f"  control API: {sb.base_url}/sandbox/info", flush=True)
+        stop = asyncio.Event()
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    return 0
+
+
+async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime, timezone
+
+    from storage.db import open_db
+    from storage.search import format_cli_results, search
+
+    async with open_db(args.db or settings.db_path) as db:
+        page = await search(db, " ".join(args.query), limit=args.limit, now=datetime.now(timezone.utc))
+    print(format_cli_results(page, settings.timezone))
     return 0
 
 
@@ -155,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="ingest post files or folders (recursive)")
     p.add_argument("paths", nargs="+")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="worker processes for parsing and summarising (0: in this process)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("articles", help="list stored articles, newest first")
@@ -170,9 +218,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resummarise", help="recompute summaries made by an older summariser")
     p.set_defaults(func=cmd_resummarise)
 
-    p = sub.add_parser("demo", help="offline demo over the sample posts")
+    p = sub.add_parser("demo", help="the main job: offline demo over the sandbox, or the real bot with a token")
     p.add_argument("--posts", help="folder of posts (default: ../shared/corpus/real or examples/posts)")
+    p.add_argument("--offline", action="store_true", help="the sandbox demo even when a token is set")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("chat", help="talk to the bot offline (sandbox), typing the user's side")
+    p.add_argument("--posts", help="folder of posts (default: ../shared/corpus/real or examples/posts)")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("run", help="run the bot (long polling) until SIGINT/SIGTERM")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sandbox", help="run the local Bot API sandbox standalone")
+    p.add_argument("--port", type=int, default=8081)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--limits", action="store_true", help="enforce Telegram-like flood limits")
+    p.set_defaults(func=cmd_sandbox)
+
+    p = sub.add_parser("search", help="search stored articles (same query language as /search)")
+    p.add_argument("query", nargs="+")
+    p.add_argument("--limit", type=int, default=10)
+    p.set_defaults(func=cmd_search)
+
+    from bot.feeds_cli import add_commands
+
+    add_commands(sub)
     return parser
 
 

@@ -23,7 +23,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.chat_settings import in_quiet_hours, last_digest_slot
-from bot.digest import DigestItem, Message, plain_text, plan_messages
+from bot.digest import DigestItem, plain_text, plan_messages
+from bot.ingest import current_summary
 from bot.ratelimit import SendLimiter
 from storage import outbox
 from storage.chats import ChatRow, get_chat, migrate_chat, set_active
@@ -94,21 +95,23 @@ class DeliveryEngine:
             matched = await outbox.match_new_articles(self.db, now, self.watch_matcher)
             report.matched_articles, report.queued = matched.articles, matched.queued
             chat_ids = [force_chat] if force_chat is not None else await outbox.chats_with_pending(self.db)
+            cache: dict = {}  # one read of each article per dispatch, however many chats get it
             for chat_id in chat_ids:
-                n = await self._plan_chat(chat_id, now, force=force_chat is not None)
+                n = await self._plan_chat(chat_id, now, force=force_chat is not None, cache=cache)
                 if n:
                     report.chats_planned += 1
                     report.messages_planned += n
+                    self._wake.set()  # the sender starts on this chat while the rest are planned
             await outbox.set_meta(self.db, "last_dispatch_at", str(int(now.timestamp())))
         if report.messages_planned:
             self._wake.set()
         return report
 
-    async def _plan_chat(self, chat_id: int, now: datetime, *, force: bool) -> int:
+    async def _plan_chat(self, chat_id: int, now: datetime, *, force: bool, cache: dict | None = None) -> int:
         chat = await get_chat(self.db, chat_id)
         if chat is None or not chat.active:
             return 0
-        items = await outbox.pending_items(self.db, chat_id)
+        items = await outbox.pending_items(self.db, chat_id, cache=cache)
         if not items:
             return 0
         digest_at = None
@@ -127,7 +130,8 @@ class DeliveryEngine:
             DigestItem(
                 outbox_id=i.outbox_id, article_id=i.stored.id, thread_id=i.thread_id, title=i.stored.article.title,
                 url=i.stored.article.url, source=_source(i.stored), published=i.stored.article.published,
-                categories=i.stored.article.categories, summary=tuple(i.stored.summary or ()),
+                categories=i.stored.article.categories,
+                summary=tuple(current_summary(i.stored.article, i.stored.summary, i.stored.summary_version)),
                 image_url=_image_ok(i.stored), watch=watches.get(i.reason),
             )
             for i in items

@@ -20,6 +20,7 @@ from bot.parse import MAX_POST_BYTES, parse_post
 
 POST_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 BATCH_SIZE = 200
+WORKER_CHUNK = 50
 
 
 def article_uid(feed_id: int | None, source: str) -> str:
@@ -142,22 +143,67 @@ def default_summariser(article: Article) -> tuple[list[str], int]:
     return summarise(article.paragraphs, article.title, article.language, max_sentences=5), SUMMARISER_VERSION
 
 
+def current_summary(article: Article, summary: list[str] | None, version: int | None) -> list[str]:
+    """The stored summary, or a fresh one when it is missing or was made by an older summariser (lazy
+    recompute; `newsbot resummarise` does all of them at once)."""
+    from bot.summarise import SUMMARISER_VERSION
+
+    if summary is not None and version == SUMMARISER_VERSION:
+        return summary
+    return default_summariser(article)[0]
+
+
 async def store_batch(db, articles: list[Article], summariser: Summariser = default_summariser) -> IngestReport:
-    """Store built articles in one transaction; returns counts and the ids of new articles."""
-    from storage.articles import Outcome, store_article
+    """Summarise and store built articles in one transaction; returns counts and the ids of new articles."""
+    from storage.articles import Outcome, store_articles
 
     report = IngestReport()
-    summaries = []
-    for art in articles:
-        summaries.append(summariser(art))
-    async with db.transaction() as conn:
-        for art, (sentences, version) in zip(articles, summaries):
-            stored = await store_article(conn, art, sentences, version)
-            if stored.outcome in (Outcome.NEW, Outcome.SAME_STORY):
-                report.new_ids.append(stored.article_id)
-            attr = stored.outcome.value
-            setattr(report, attr, getattr(report, attr) + 1)
+    items = [(art, *summariser(art)) for art in articles]
+    for stored in await store_articles(db, items):
+        if stored.outcome in (Outcome.NEW, Outcome.SAME_STORY):
+            report.new_ids.append(stored.article_id)
+        attr = stored.outcome.value
+        setattr(report, attr, getattr(report, attr) + 1)
     return report
+
+
+def prepare_file(path: Path, root: Path | None, feed_id: int | None, default_tz: ZoneInfo,
+                 category_override: tuple[str, ...], summariser: Summariser | None = default_summariser,
+                 ) -> tuple[Article, list[str], int] | tuple[str, str]:
+    """Read, build and summarise one file: (article, summary, version), or (source, reason) if rejected.
+
+    Pure apart from reading the file, so it can run in a worker process.
+    """
+    try:
+        data = read_post_bytes(path)
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+        art = build_article(
+            data, source=str(path), name=path.stem, feed_id=feed_id,
+            fallback_categories=folder_categories(path, root), default_tz=default_tz, mtime=mtime,
+            category_override=category_override,
+        )
+    except RejectedPost as exc:
+        return str(path), exc.reason
+    except OSError as exc:
+        return str(path), f"unreadable: {exc.strerror or exc}"
+    if summariser is None:
+        return art, [], 0
+    return (art, *summariser(art))
+
+
+def _prepare_chunk(files: list[tuple[Path, Path | None]], feed_id, default_tz, category_override):
+    return [prepare_file(p, r, feed_id, default_tz, category_override) for p, r in files]
+
+
+def _chunks(items: Iterator[tuple[Path, Path | None]], size: int) -> Iterator[list[tuple[Path, Path | None]]]:
+    chunk: list[tuple[Path, Path | None]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 async def ingest_paths(
@@ -169,30 +215,50 @@ async def ingest_paths(
     category_override: tuple[str, ...] = (),
     progress: Callable[[str], None] | None = None,
     summariser: Summariser = default_summariser,
+    workers: int = 0,
 ) -> IngestReport:
-    """Ingest every post under `paths`. One bad file is reported and skipped; the batch goes on."""
+    """Ingest every post under `paths`. One bad file is reported and skipped; the batch goes on.
+
+    Files are streamed in batches (memory stays bounded for any number of files). With `workers` > 0
+    (and the default summariser), parsing, cleaning and summarising run in that many worker processes
+    while this process stores the previous batch; results are stored in file order either way.
+    """
+    from storage.articles import Outcome, store_articles
+
     report = IngestReport()
-    batch: list[Article] = []
-    for path, root in iter_post_files(paths):
-        try:
-            data = read_post_bytes(path)
-            mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
-            art = build_article(
-                data, source=str(path), name=path.stem, feed_id=feed_id,
-                fallback_categories=folder_categories(path, root), default_tz=default_tz, mtime=mtime,
-                category_override=category_override,
-            )
-        except RejectedPost as exc:
-            report.rejected.append((str(path), exc.reason))
-        except OSError as exc:
-            report.rejected.append((str(path), f"unreadable: {exc.strerror or exc}"))
-        else:
-            batch.append(art)
-        if progress:
-            progress(str(path))
-        if len(batch) >= BATCH_SIZE:
-            report.merge(await store_batch(db, batch, summariser))
-            batch.clear()
-    if batch:
-        report.merge(await store_batch(db, batch, summariser))
+
+    async def store(results) -> None:
+        items = []
+        for result in results:
+            if isinstance(result[0], Article):
+                items.append(result)
+            else:
+                report.rejected.append(result)
+            if progress:
+                progress(result[0].source if isinstance(result[0], Article) else result[0])
+        for stored in await store_articles(db, items):
+            if stored.outcome in (Outcome.NEW, Outcome.SAME_STORY):
+                report.new_ids.append(stored.article_id)
+            setattr(report, stored.outcome.value, getattr(report, stored.outcome.value) + 1)
+
+    files = iter_post_files(paths)
+    if workers <= 0 or summariser is not default_summariser:
+        for chunk in _chunks(files, BATCH_SIZE):
+            await store([prepare_file(p, r, feed_id, default_tz, category_override, summariser) for p, r in chunk])
+        return report
+
+    import asyncio
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    loop = asyncio.get_running_loop()
+    pending: list[asyncio.Future] = []
+    # forkserver: workers never inherit this process's threads (aiosqlite, asyncio) mid-flight.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        for chunk in _chunks(files, WORKER_CHUNK):
+            pending.append(loop.run_in_executor(pool, _prepare_chunk, chunk, feed_id, default_tz, category_override))
+            if len(pending) > 2 * workers:  # bounded read-ahead keeps memory flat
+                await store(await pending.pop(0))
+        for fut in pending:
+            await store(await fut)
     return report

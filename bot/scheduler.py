@@ -15,7 +15,6 @@ from telegram.ext import ContextTypes
 
 from bot.delivery import DeliveryEngine
 from bot.i18n import t
-from storage import outbox
 from storage.watches import match_new_articles as match_watches
 
 if TYPE_CHECKING:
@@ -33,7 +32,6 @@ async def install(runtime: "BotRuntime", svc: "Services") -> None:
     engine = DeliveryEngine(app.bot, svc.db, clock=svc.clock, watch_matcher=match_watches)
     runtime.delivery = engine
     svc.extra["delivery"] = engine
-    await outbox.skip_backlog(svc.db)  # first start on an existing corpus: old news is not news
 
     if svc.settings.feeds:
         from bot.feeds import register_feeds

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
@@ -45,70 +46,78 @@ def _dt(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
-async def store_article(
-    conn: aiosqlite.Connection, article: Article, summary: list[str], summary_version: int
+def store_article_sync(
+    conn: sqlite3.Connection, article: Article, summary: list[str], summary_version: int
 ) -> Stored:
-    """Insert or update one article inside the caller's transaction (`Database.transaction()`)."""
-    async with conn.execute("SELECT id, content_hash, story_key FROM articles WHERE uid = ?", (article.uid,)) as cur:
-        row = await cur.fetchone()
+    """Insert or update one article inside the caller's open transaction (database thread)."""
+    row = conn.execute("SELECT id, content_hash, story_key FROM articles WHERE uid = ?", (article.uid,)).fetchone()
+    ckey = category_key(article.categories)
     if row is not None:
-        if row["content_hash"] == article.content_hash:
-            return Stored(Outcome.KNOWN, row["id"], row["story_key"])
-        await conn.execute(
+        if row[1] == article.content_hash:
+            return Stored(Outcome.KNOWN, row[0], row[2])
+        conn.execute(
             "UPDATE articles SET title=?, categories=?, category_key=?, author=?, published=?, image_url=?, "
             "body=?, language=?, content_hash=?, title_key=?, text_key=?, flags=?, url=? WHERE id=?",
-            (article.title, json.dumps(article.categories, ensure_ascii=False), category_key(article.categories),
+            (article.title, json.dumps(article.categories, ensure_ascii=False), ckey,
              article.author, _ts(article.published), article.image_url, article.text, article.language,
              article.content_hash, title_key(article.title), text_key(article.paragraphs),
-             ",".join(sorted(article.flags)), article.url, row["id"]),
+             ",".join(sorted(article.flags)), article.url, row[0]),
         )
-        await _put_summary(conn, row["id"], summary, summary_version)
-        return Stored(Outcome.UPDATED, row["id"], row["story_key"])
+        _put_summary(conn, row[0], summary, summary_version)
+        return Stored(Outcome.UPDATED, row[0], row[2])
 
-    async with conn.execute(
+    dup = conn.execute(
         "SELECT id, story_key FROM articles WHERE content_hash = ? AND category_key = ? LIMIT 1",
-        (article.content_hash, category_key(article.categories)),
-    ) as cur:
-        dup = await cur.fetchone()
+        (article.content_hash, ckey),
+    ).fetchone()
     if dup is not None:
-        return Stored(Outcome.DUPLICATE, dup["id"], dup["story_key"])
+        return Stored(Outcome.DUPLICATE, dup[0], dup[1])
 
     tkey, xkey = title_key(article.title), text_key(article.paragraphs)
     story, outcome = article.story_key, Outcome.NEW
     same = None
     if tkey is not None:
         published = _ts(article.published)
-        async with conn.execute(
+        same = conn.execute(
             "SELECT story_key FROM articles WHERE title_key = ? AND published BETWEEN ? AND ? LIMIT 1",
             (tkey, published - STORY_WINDOW_SECONDS, published + STORY_WINDOW_SECONDS),
-        ) as cur:
-            same = await cur.fetchone()
+        ).fetchone()
     if same is None:
-        async with conn.execute("SELECT story_key FROM articles WHERE content_hash = ? LIMIT 1",
-                                (article.content_hash,)) as cur:
-            same = await cur.fetchone()
+        same = conn.execute("SELECT story_key FROM articles WHERE content_hash = ? LIMIT 1",
+                            (article.content_hash,)).fetchone()
     if same is None and xkey is not None:
-        async with conn.execute("SELECT story_key FROM articles WHERE text_key = ? LIMIT 1", (xkey,)) as cur:
-            same = await cur.fetchone()
+        same = conn.execute("SELECT story_key FROM articles WHERE text_key = ? LIMIT 1", (xkey,)).fetchone()
     if same is not None:
-        story, outcome = same["story_key"], Outcome.SAME_STORY
+        story, outcome = same[0], Outcome.SAME_STORY
 
-    cur = await conn.execute(
+    cur = conn.execute(
         "INSERT INTO articles (uid, feed_id, source, url, title, categories, category_key, author, published, "
         "ingested, image_url, body, language, content_hash, story_key, title_key, text_key, flags) "
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (article.uid, article.feed_id, article.source, article.url, article.title,
-         json.dumps(article.categories, ensure_ascii=False), category_key(article.categories), article.author,
+         json.dumps(article.categories, ensure_ascii=False), ckey, article.author,
          _ts(article.published), _ts(article.ingested), article.image_url, article.text, article.language,
          article.content_hash, story, tkey, xkey, ",".join(sorted(article.flags))),
     )
     article_id = int(cur.lastrowid)
-    await _put_summary(conn, article_id, summary, summary_version)
+    _put_summary(conn, article_id, summary, summary_version)
     return Stored(outcome, article_id, story)
 
 
-async def _put_summary(conn: aiosqlite.Connection, article_id: int, sentences: list[str], version: int) -> None:
-    await conn.execute(
+async def store_article(
+    conn: aiosqlite.Connection, article: Article, summary: list[str], summary_version: int
+) -> Stored:
+    """`store_article_sync` inside the caller's transaction (`Database.transaction()`)."""
+    return await conn._execute(store_article_sync, conn._conn, article, summary, summary_version)
+
+
+async def store_articles(db: Database, items: list[tuple[Article, list[str], int]]) -> list[Stored]:
+    """Store a batch (article, summary, summariser version) in one transaction on the database thread."""
+    return await db.run_in_transaction(lambda conn: [store_article_sync(conn, *item) for item in items])
+
+
+def _put_summary(conn: sqlite3.Connection, article_id: int, sentences: list[str], version: int) -> None:
+    conn.execute(
         "INSERT INTO summaries (article_id, version, sentences) VALUES (?,?,?) "
         "ON CONFLICT(article_id) DO UPDATE SET version=excluded.version, sentences=excluded.sentences",
         (article_id, version, json.dumps(sentences, ensure_ascii=False)),
@@ -116,8 +125,7 @@ async def _put_summary(conn: aiosqlite.Connection, article_id: int, sentences: l
 
 
 async def save_summary(db: Database, article_id: int, sentences: list[str], version: int) -> None:
-    async with db.transaction() as conn:
-        await _put_summary(conn, article_id, sentences, version)
+    await db.run_in_transaction(lambda conn: _put_summary(conn, article_id, sentences, version))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,12 @@ import sqlite3
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator, Callable, Sequence, TypeVar
 
 import aiosqlite
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+T = TypeVar("T")
 
 
 class SchemaTooNew(RuntimeError):
@@ -117,6 +118,25 @@ class Database:
             else:
                 await self.conn.commit()
 
+    async def run_in_transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(connection)` inside BEGIN IMMEDIATE … COMMIT entirely on the database thread.
+
+        For bulk work (ingest batches): one hop to the thread instead of one per statement. Uses
+        aiosqlite's queue (`_execute`, `_conn`; pinned < 0.23) so it stays ordered with other calls.
+        """
+        def work(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+            return result
+
+        async with self._write_lock:
+            return await self.conn._execute(work, self.conn._conn)
+
     async def write(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """One statement in its own transaction; returns lastrowid (or rowcount for UPDATE/DELETE)."""
         async with self.transaction() as conn:
@@ -147,7 +167,13 @@ async def connect(path: Path | str, *, migrate_to: int | None = None) -> Databas
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA busy_timeout = 10000")
+        # Search index (migration 0003): its triggers call a Python SQL function, which must exist on
+        # the connection before any migration or article write; ensure_index builds it when needed.
+        from storage.search import ensure_index, register_functions
+
+        await register_functions(conn)
         await migrate(conn, migrate_to)
+        await ensure_index(conn)
     except BaseException:
         await conn.close()
         raise

@@ -47,12 +47,13 @@ async def match_new_articles(db: Database, now: datetime, watch_matcher=None) ->
     ts = int(now.timestamp())
     while True:
         rows = await db.fetchall(
-            "SELECT id, story_key, category_key FROM articles WHERE id > ? ORDER BY id LIMIT ?", (cursor, MATCH_CHUNK)
+            "SELECT id, story_key, category_key, ingested FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+            (cursor, MATCH_CHUNK),
         )
         if not rows:
             break
         ids = [r["id"] for r in rows]
-        watch_hits = await watch_matcher(db, ids) if watch_matcher else []
+        watch_hits = await _new_watch_hits(db, rows, watch_matcher) if watch_matcher else []
         async with db.transaction() as conn:
             for r in rows:
                 prefixes = _prefixes(r["category_key"])
@@ -82,11 +83,16 @@ async def match_new_articles(db: Database, now: datetime, watch_matcher=None) ->
     return MatchReport(articles, queued)
 
 
-async def skip_backlog(db: Database) -> None:
-    """Start matching from the newest stored article (first start on an existing corpus: no flood of old news)."""
-    if await get_meta(db, MATCH_CURSOR) is None:
-        row = await db.fetchone("SELECT COALESCE(MAX(id), 0) FROM articles")
-        await set_meta(db, MATCH_CURSOR, str(row[0]))
+async def _new_watch_hits(db: Database, rows, watch_matcher) -> list:
+    """Watch matches for these articles, keeping only articles stored after the watch was set (no backfill)."""
+    hits = await watch_matcher(db, [r["id"] for r in rows])
+    if not hits:
+        return []
+    watch_ids = sorted({h.watch_id for h in hits})
+    created = {r[0]: r[1] for r in await db.fetchall(
+        f"SELECT id, created_at FROM watches WHERE id IN ({','.join('?' * len(watch_ids))})", watch_ids)}
+    ingested = {r["id"]: r["ingested"] for r in rows}
+    return [h for h in hits if ingested[h.article_id] >= created.get(h.watch_id, 1 << 62)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +113,17 @@ async def chats_with_pending(db: Database) -> list[int]:
     return [r[0] for r in rows]
 
 
-async def pending_items(db: Database, chat_id: int, limit: int = 500) -> list[PendingItem]:
+async def pending_items(db: Database, chat_id: int, limit: int = 500,
+                        cache: dict[int, StoredArticle] | None = None) -> list[PendingItem]:
+    """A chat's pending items with their articles; `cache` shares article rows across chats in one dispatch."""
     rows = await db.fetchall(
         "SELECT id, thread_id, reason, article_id, created_at FROM outbox WHERE chat_id = ? AND state = 'pending' "
         "ORDER BY article_id LIMIT ?", (chat_id, limit),
     )
-    arts = {s.id: s for s in await get_articles(db, [r["article_id"] for r in rows])}
+    arts = cache if cache is not None else {}
+    missing = [r["article_id"] for r in rows if r["article_id"] not in arts]
+    for stored in await get_articles(db, missing):
+        arts[stored.id] = stored
     return [PendingItem(r["id"], r["thread_id"], r["reason"], arts[r["article_id"]], r["created_at"]) for r in rows
             if r["article_id"] in arts]
 

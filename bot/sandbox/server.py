@@ -172,6 +172,25 @@ class Sandbox:
         return copy.deepcopy(self.world.press(chat, user, message_id, data, forge=forge))
 
     # --- what the bot did -----------------------------------------------------------------
+    def bulk_private_chats(self, count: int, language_code: str = "zh") -> list[int]:
+        """Create `count` users with their private chats at once (benchmarks); returns the chat ids."""
+        ids = []
+        for i in range(int(count)):
+            user = self.add_user(f"user{i}", language_code=language_code)
+            ids.append(self.private_chat(user).id)
+        return ids
+
+    def summary(self) -> dict:
+        """Totals for benchmarks: successful sends, 429 answers, chats reached, violations."""
+        sends = [r for r in self._requests if str(r.get("method", "")).startswith("send") and r.get("status") == 200]
+        return {
+            "messages": len(sends),
+            "chats": len({r.get("chat_id") for r in sends}),
+            "too_many_requests": sum(1 for r in self._requests if r.get("status") == 429),
+            "violations": len(self.flood.violations),
+            "requests": len(self._requests),
+        }
+
     def messages(self, chat: Chat | int) -> list[dict]:
         """The bot's messages in a chat, oldest first, as they are now (edits applied)."""
         return copy.deepcopy(self.world.records.get(self.world.chat(chat).id, []))

@@ -1,0 +1,201 @@
+"""Admin-only feed management: /addfeed /removefeed /feeds /pausefeed /resumefeed /fetchnow /stats /export /import.
+
+Only users listed in NEWSBOT_ADMIN_IDS; everyone else gets a clear refusal, nothing changes, and the
+attempt is logged with the user id.
+"""
+from __future__ import annotations
+
+import logging
+import shlex
+from functools import wraps
+from io import BytesIO
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import feeds
+from bot.categories import PATH_SPLIT
+from bot.i18n import t
+from bot.opml import OpmlError, export_opml, parse_opml
+from handlers.common import argument, ensure_chat, is_bot_admin, reply, services
+from storage.stats import collect_stats
+
+log = logging.getLogger("newsbot.admin")
+MAX_OPML_DOWNLOAD = 2 * 1024 * 1024
+
+
+def admin_only(handler):
+    @wraps(handler)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat, _ = await ensure_chat(update, context)
+        if not is_bot_admin(update, context):
+            user = update.effective_user
+            log.warning("event=admin_denied user=%s chat=%s command=%s", user.id if user else None, chat.id,
+                        handler.__name__)
+            await reply(update, t(chat.lang, "admin_only"))
+            return
+        await handler(update, context, chat.lang)
+
+    return guarded
+
+
+def feed_error(lang: str, error: feeds.FeedError) -> str:
+    return t(lang, "feed_error", reason=t(lang, f"feed_err_{error.reason}", detail=error.detail[:300]))
+
+
+def _feed_id(context: ContextTypes.DEFAULT_TYPE) -> int | None:
+    args = context.args or []
+    return int(args[0]) if args and args[0].isdigit() and len(args[0]) < 10 else None
+
+
+@admin_only
+async def addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
+    try:
+        parts = shlex.split(argument(context))
+    except ValueError:
+        parts = argument(context).split()
+    if not parts or len(parts[0]) > 2000:
+        await reply(update, t(lang, "feed_add_usage"))
+        return
+    category = tuple(p for p in PATH_SPLIT.split(" ".join(parts[1:])) if p) if len(parts) > 1 else ()
+    svc = services(context)
+    result = await feeds.add_feed(svc.db, parts[0], category, now=svc.clock())
+    if isinstance(result, feeds.FeedError):
+        await reply(update, feed_error(lang, result))
+        return
+    if not result.created:
+        await reply(update, t(lang, "feed_exists", id=result.feed.id))
+        return
+    detail = t(lang, "feed_found", items=result.items if result.items is not None else "?",
+               newest=result.newest_title or "—")
+    await reply(update, t(lang, "feed_added", id=result.feed.id, name=f"{result.feed.name} ({result.feed.location})",
+                          detail=detail))
+
+
+@admin_only
+async def list_feeds_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
+    rows = await feeds.list_feeds(services(context).db)
+    if not rows:
+        await reply(update, t(lang, "feeds_none"))
+        return
+    lines = [t(lang, "feeds_header")]
+    for f in rows:
+        error = f"\n   ⚠️ {f.last_error}" if f.last_error and f.failures else ""
+        lines.append(t(lang, "feed_line", id=f.id, status=f.status, name=f.name, kind=f.kind, location=f.location,
+                       articles=f.articles, failures=f.failures, error=error[:300]))
+    text = "\n".join(lines)
+    while text:
+        await reply(update, text[:4000])
+        text = text[4000:]
+
+
+async def _by_id(update, context, lang, command: str, action) -> None:
+    feed_id = _feed_id(context)
+    if feed_id is None:
+        await reply(update, t(lang, "feed_id_usage", command=command))
+        return
+    result = await action(services(context).db, feed_id)
+    if isinstance(result, feeds.FeedError):
+        await reply(update, t(lang, "feed_not_found", id=feed_id) if result.reason == "no_such_feed"
+                    else feed_error(lang, result))
+        return
+    return result
+
+
+@admin_only
+async def removefeed(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
+    purge = any(a.lower() == "purge" for a in (context.args or [])[1:])
+    result = await _by_id(update, context, lang, "removefeed",
+                          lambda db, fid: feeds.remove_feed(db, fid, purge=purge))
+    if result is not None:
+        purged = f" (−{result.purged})" if purge else ""
+        await reply(update, t(lang, "feed_removed", id=result.feed.id, purged=purged))
+
+
+@admin_only
+async def pausefeed(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
+    result = await _by_id(update, context, lang, "pausefeed", feeds.pause_feed)
+    if result is not None:
+        await reply(update, t(lang, "feed_paused", id=result.id))
+
+
+@admin_only
+async def resumefeed(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
+    result = await _by_id(update, context, lang, "resumefeed", feeds.resume_feed)
+    if result is not None:
+        await reply(update, t(lang, "feed_resumed", id=result.id))
+
+
+@admin_only
+async def fetchnow(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
+    svc = services(context)
+    feed_id = _feed_id(context)
+    if context.args and feed_id is None:
+        await reply(update, t(lang, "feed_id_usage", command="fetchnow"))
+        return
+    round_ = await feeds.poll_due_feeds(svc.db, now=svc.clock(), force=True, feed_id=feed_id,
+                                        interval=svc.settings.poll_seconds, default_tz=svc.settings.timezone)
+    if round_.error is not None:
+        await reply(update, t(lang, "feed_not_found", id=feed_id))
+        return
+    lines = [t(lang, "fetch_line", id=r.feed_id, name=r.name, new=r.new, duplicate=r.duplicate + r.known,
+               same=r.same_story, rejected=len(r.rejected),
+               error=f" ⚠️ {t(lang, f'feed_err_{r.error.reason}', detail=r.error.detail[:200])}" if r.error else "")
+             for r in round_.results]
+    await reply(update, t(lang, "fetch_result", lines="\n" + "\n".join(lines) if lines else "—"))
+    if round_.new_article_ids:
+        svc.wake_dispatch()
+
+
+@admin_only
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
+    svc = services(context)
+    s = await collect_stats(svc.db, svc.settings.db_path)
+
+    def when(dt) -> str:
+        return dt.astimezone(svc.settings.timezone).strftime("%Y-%m-%d %H:%M:%S") if dt else t(lang, "never")
+
+    lines = t(lang, "stats_lines", articles=s.articles, stories=s.stories, active=s.chats_active,
+              inactive=s.chats_inactive, subscriptions=s.subscriptions, watches=s.watches, pending=s.outbox_pending,
+              failed=s.sends_failed, feeds=s.feeds, failing=s.feeds_failing, paused=s.feeds_paused,
+              poll=when(s.last_poll_at), dispatch=when(s.last_dispatch_at), size=f"{s.db_bytes / 1e6:.1f} MB")
+    from bot.i18n import Markup
+
+    await reply(update, t(lang, "stats_body", lines=Markup(lines)))
+
+
+@admin_only
+async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
+    svc = services(context)
+    data = export_opml(await feeds.list_feeds(svc.db), now=svc.clock())
+    await update.effective_message.reply_document(BytesIO(data), filename="newsbot-feeds.opml")
+
+
+@admin_only
+async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
+    msg = update.effective_message
+    doc = msg.document or (msg.reply_to_message.document if msg.reply_to_message else None)
+    if doc is None:
+        await reply(update, t(lang, "import_usage"))
+        return
+    if doc.file_size and doc.file_size > MAX_OPML_DOWNLOAD:
+        await reply(update, t(lang, "opml_invalid", reason="too_large"))
+        return
+    file = await doc.get_file()
+    data = bytes(await file.download_as_bytearray())
+    parsed = parse_opml(data)
+    if isinstance(parsed, OpmlError):
+        await reply(update, t(lang, "opml_invalid", reason=parsed.reason))
+        return
+    report = await feeds.import_feeds(services(context).db, parsed.entries)
+    await reply(update, t(lang, "import_result", added=len(report.added), skipped=len(report.skipped),
+                          invalid=len(report.invalid) + len(parsed.invalid)))
+
+
+COMMANDS = {
+    "addfeed": addfeed, "feeds": list_feeds_command, "removefeed": removefeed, "pausefeed": pausefeed,
+    "resumefeed": resumefeed, "fetchnow": fetchnow, "stats": stats_command, "export": export_command,
+    "import": import_command,
+}
+# An OPML file sent as a document with "/import" as its caption.
+CAPTION_PATTERNS = {r"^/import(?:@\w+)?\s*$": import_command}

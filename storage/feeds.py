@@ -1,0 +1,231 @@
+"""Feeds and their polling state: add, list, pause, remove, record success or failure, folder file index.
+
+All SQL for the `feeds` and `feed_files` tables. Policy (backoff, when to tell the admins) is decided by
+the caller (bot/feeds.py) and passed in; these functions only read and write rows.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import aiosqlite
+
+from storage.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    """One feed row with its article count. Times are aware UTC; `category` is () when not overridden."""
+
+    id: int
+    name: str
+    kind: str  # "folder" | "rss"
+    location: str
+    category: tuple[str, ...]
+    paused: bool
+    created_at: datetime
+    last_success: datetime | None
+    last_error: str | None
+    failures: int
+    next_poll_at: datetime | None
+    last_poll_at: datetime | None
+    failure_notified: bool
+    articles: int
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def status(self) -> str:
+        """'paused', 'failing' (last poll failed), 'ok' (last poll succeeded) or 'new' (never polled)."""
+        if self.paused:
+            return "paused"
+        if self.failures:
+            return "failing"
+        return "ok" if self.last_success is not None else "new"
+
+
+def _dt(ts: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ts, tz=timezone.utc) if ts is not None else None
+
+
+def _ts(dt: datetime) -> int:
+    return int(dt.timestamp())
+
+
+_SELECT = (
+    "SELECT f.*, (SELECT COUNT(*) FROM articles a WHERE a.feed_id = f.id) AS n_articles FROM feeds f "
+)
+
+
+def _row_to_feed(row: aiosqlite.Row) -> FeedInfo:
+    category = tuple(json.loads(row["category"])) if row["category"] else ()
+    return FeedInfo(
+        id=row["id"], name=row["name"], kind=row["kind"], location=row["location"], category=category,
+        paused=bool(row["paused"]), created_at=_dt(row["created_at"]),  # type: ignore[arg-type]
+        last_success=_dt(row["last_success"]), last_error=row["last_error"], failures=row["failures"],
+        next_poll_at=_dt(row["next_poll_at"]), last_poll_at=_dt(row["last_poll_at"]),
+        failure_notified=bool(row["failure_notified"]), articles=int(row["n_articles"]),
+        etag=row["etag"], last_modified=row["last_modified"],
+    )
+
+
+async def list_feeds(db: Database) -> list[FeedInfo]:
+    """Every feed, in the order they were added."""
+    return [_row_to_feed(r) for r in await db.fetchall(_SELECT + "ORDER BY f.id")]
+
+
+async def get_feed(db: Database, feed_id: int) -> FeedInfo | None:
+    row = await db.fetchone(_SELECT + "WHERE f.id = ?", (feed_id,))
+    return _row_to_feed(row) if row else None
+
+
+async def find_feed(db: Database, location: str) -> FeedInfo | None:
+    row = await db.fetchone(_SELECT + "WHERE f.location = ?", (location,))
+    return _row_to_feed(row) if row else None
+
+
+async def due_feeds(db: Database, now: datetime) -> list[FeedInfo]:
+    """Unpaused feeds never polled or whose next poll time has come."""
+    rows = await db.fetchall(
+        _SELECT + "WHERE f.paused = 0 AND (f.next_poll_at IS NULL OR f.next_poll_at <= ?) ORDER BY f.id",
+        (_ts(now),),
+    )
+    return [_row_to_feed(r) for r in rows]
+
+
+async def insert_feed(
+    db: Database, *, name: str, kind: str, location: str, category: tuple[str, ...], now: datetime
+) -> tuple[FeedInfo, bool]:
+    """Insert a feed unless its location is already known; (feed, created)."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "INSERT INTO feeds (name, kind, location, category, created_at) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(location) DO NOTHING",
+            (name, kind, location, json.dumps(list(category), ensure_ascii=False) if category else None, _ts(now)),
+        )
+        created = cur.rowcount == 1
+    feed = await find_feed(db, location)
+    assert feed is not None
+    return feed, created
+
+
+async def set_paused(db: Database, feed_id: int, paused: bool) -> FeedInfo | None:
+    """Pause or resume; resuming makes the feed due at once. None when there is no such feed."""
+    if paused:
+        changed = await db.write("UPDATE feeds SET paused = 1 WHERE id = ?", (feed_id,))
+    else:
+        changed = await db.write("UPDATE feeds SET paused = 0, next_poll_at = NULL WHERE id = ?", (feed_id,))
+    return await get_feed(db, feed_id) if changed else None
+
+
+async def delete_feed(db: Database, feed_id: int, *, purge: bool) -> tuple[FeedInfo, int] | None:
+    """Remove a feed; its articles stay (feed_id becomes NULL) unless `purge`. (feed, articles deleted)."""
+    feed = await get_feed(db, feed_id)
+    if feed is None:
+        return None
+    async with db.transaction() as conn:
+        purged = 0
+        if purge:
+            cur = await conn.execute("DELETE FROM articles WHERE feed_id = ?", (feed_id,))
+            purged = cur.rowcount
+        await conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+    return feed, purged
+
+
+async def record_success(
+    db: Database, feed_id: int, *, now: datetime, next_poll_at: datetime,
+    etag: str | None = None, last_modified: str | None = None, keep_validators: bool = False,
+) -> bool:
+    """A poll worked: clear the failure state. True when the admins had been told it was failing.
+
+    `keep_validators` (a 304 answer) leaves the stored ETag / Last-Modified as they are.
+    """
+    async with db.transaction() as conn:
+        async with conn.execute("SELECT failure_notified FROM feeds WHERE id = ?", (feed_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:  # removed while it was being polled
+            return False
+        validators = "" if keep_validators else ", etag = :etag, last_modified = :lm"
+        await conn.execute(
+            "UPDATE feeds SET last_success = :now, last_poll_at = :now, last_error = NULL, failures = 0, "
+            f"failure_notified = 0, next_poll_at = :next{validators} WHERE id = :id",
+            {"now": _ts(now), "next": _ts(next_poll_at), "etag": etag, "lm": last_modified, "id": feed_id},
+        )
+    return bool(row["failure_notified"])
+
+
+async def record_failure(
+    db: Database, feed_id: int, *, now: datetime, error: str,
+    delay_for: Callable[[int], int], notify_after: int,
+) -> tuple[int, bool]:
+    """A poll failed: count it and schedule the retry `delay_for(failures)` seconds on.
+
+    Returns (consecutive failures, notify): notify is True exactly once per failing spell, when the
+    count first reaches `notify_after`; the flag stays set until `record_success` clears it.
+    """
+    async with db.transaction() as conn:
+        async with conn.execute("SELECT failures, failure_notified FROM feeds WHERE id = ?", (feed_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return 0, False
+        failures = int(row["failures"]) + 1
+        notify = not row["failure_notified"] and failures >= notify_after
+        await conn.execute(
+            "UPDATE feeds SET last_poll_at = ?, last_error = ?, failures = ?, next_poll_at = ?, "
+            "failure_notified = ? WHERE id = ?",
+            (_ts(now), error[:500], failures, _ts(now) + delay_for(failures),
+             1 if (notify or row["failure_notified"]) else 0, feed_id),
+        )
+    return failures, notify
+
+
+async def content_hashes(db: Database, uids: list[str]) -> dict[str, str]:
+    """uid → content_hash of the articles already stored under these uids (to skip unchanged items)."""
+    out: dict[str, str] = {}
+    for start in range(0, len(uids), 500):
+        chunk = uids[start : start + 500]
+        rows = await db.fetchall(
+            f"SELECT uid, content_hash FROM articles WHERE uid IN ({','.join('?' * len(chunk))})", chunk
+        )
+        out.update({r["uid"]: r["content_hash"] for r in rows})
+    return out
+
+
+# ---------------------------------------------------------------- folder file index
+async def known_files(db: Database, feed_id: int) -> dict[str, tuple[int, int]]:
+    """path → (size, mtime_ns) of every file of a folder feed as last read."""
+    rows = await db.fetchall("SELECT path, size, mtime_ns FROM feed_files WHERE feed_id = ?", (feed_id,))
+    return {r["path"]: (int(r["size"]), int(r["mtime_ns"])) for r in rows}
+
+
+async def remember_files(db: Database, feed_id: int, files: Iterable[tuple[str, int, int]]) -> None:
+    """Record (path, size, mtime_ns) of files just read."""
+    rows = [(feed_id, path, size, mtime) for path, size, mtime in files]
+    if not rows:
+        return
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO feed_files (feed_id, path, size, mtime_ns) VALUES (?,?,?,?) "
+            "ON CONFLICT(feed_id, path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns",
+            rows,
+        )
+
+
+async def forget_files(db: Database, feed_id: int, paths: Iterable[str]) -> None:
+    """Drop deleted files from the index (their articles stay)."""
+    rows = [(feed_id, p) for p in paths]
+    if not rows:
+        return
+    async with db.transaction() as conn:
+        await conn.executemany("DELETE FROM feed_files WHERE feed_id = ? AND path = ?", rows)
+
+
+async def mark_polled(db: Database, now: datetime) -> None:
+    """Remember when the last poll round ran (meta 'last_poll_at', unix seconds), for /stats."""
+    await db.write(
+        "INSERT INTO meta (key, value) VALUES ('last_poll_at', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (str(_ts(now)),),
+    )

@@ -1,0 +1,467 @@
+"""Full-text search over stored articles: the index's upkeep, ranked and paged queries, and the search
+sessions that let Next/Previous buttons survive a restart.
+
+The index (migration 0003; token scheme in bot/query.py) is kept in step with `articles` by triggers
+calling Python SQL functions: `register_functions` adds them to a connection (storage.db.connect does,
+before migrating) and `ensure_index` (re)builds the index when it is new or the scheme changed.
+
+How a page is found, so that a query matching most of 100k articles stays fast:
+- the total comes from the index alone (category and since: filters are index tokens too);
+- up to EXACT_MAX matches: every match is scored, bm25 (title × TITLE_WEIGHT) × recency;
+- more: the match set is narrowed to the newest whole hours holding at least RANK_POOL matches
+  (index time tokens, no article rows touched) and scored there. `sort:new` pages the same way and
+  is exact: a window holds every match newer than its start.
+
+    page = await search(db, "海关 -疫情 cat:金融", limit=5, offset=0, now=datetime.now(timezone.utc))
+"""
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import aiosqlite
+
+from bot.query import (
+    SORT_NEW, ParsedQuery, Phrase, QueryError, category_token, cover_tokens, fts_chars, fts_text, meta_tokens,
+    parse_query, phrase_tokens, suffix_cover,
+)
+from bot.snippet import Snippet, highlight_html, make_snippet
+from storage.db import Database
+
+INDEX_VERSION = f"2/unicode-{unicodedata.unidata_version}"  # bump when bot.query's fts_* output changes
+_META_KEY = "search_index_version"
+
+TITLE_WEIGHT = 4.0      # bm25 column weights: a match in the title counts four times one in the text
+BODY_WEIGHT = 1.0
+RECENCY_DAYS = 30.0     # relevance × (FLOOR + 1/(1 + age/RECENCY_DAYS)): today ×1.25, a month ×0.75,
+RECENCY_FLOOR = 0.25    # a year ×0.33, three years ×0.28 — recent wins among similar relevance
+EXACT_MAX = 1500        # up to this many matches every one is scored
+RANK_POOL = 600         # otherwise: the newest ≥ this many are (120 pages of 5)
+SESSION_TTL = timedelta(days=30)
+MAX_LIMIT = 50
+
+_CONTENT = "{title body}"
+_META = "{meta}"
+
+
+# ---------------------------------------------------------------- index upkeep
+
+_FUNCTIONS = (
+    ("newsbot_fts_text", 1, lambda text: fts_text(text) if isinstance(text, str) else ""),
+    ("newsbot_fts_chars", 2, lambda title, body: fts_chars(title if isinstance(title, str) else "",
+                                                           body if isinstance(body, str) else "")),
+    ("newsbot_fts_meta", 2, lambda key, published: meta_tokens(key if isinstance(key, str) else "",
+                                                               published if isinstance(published, int) else 0)),
+)
+
+
+async def register_functions(conn: aiosqlite.Connection) -> None:
+    """Add the SQL functions the search triggers call. Every connection that writes articles needs them."""
+    for name, nargs, fn in _FUNCTIONS:
+        await conn.create_function(name, nargs, fn, deterministic=True)
+
+
+def register_functions_sync(conn: sqlite3.Connection) -> None:
+    """The same for a plain sqlite3 connection (scripts, benchmarks)."""
+    for name, nargs, fn in _FUNCTIONS:
+        conn.create_function(name, nargs, fn, deterministic=True)
+
+
+async def _has_index(conn: aiosqlite.Connection) -> bool:
+    async with conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'articles_fts'") as cur:
+        return await cur.fetchone() is not None
+
+
+async def ensure_index(conn: aiosqlite.Connection) -> bool:
+    """Build the index if it was never built or was built by another INDEX_VERSION. True if rebuilt.
+
+    Called by storage.db.connect after migrating; one SELECT on every later start.
+    """
+    if not await _has_index(conn):
+        return False
+    async with conn.execute("SELECT value FROM meta WHERE key = ?", (_META_KEY,)) as cur:
+        row = await cur.fetchone()
+    if row is not None and row[0] == INDEX_VERSION:
+        return False
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        await _rebuild(conn)
+        await conn.commit()
+    except BaseException:
+        await conn.rollback()
+        raise
+    return True
+
+
+async def rebuild_index(db: Database) -> int:
+    """Drop and rebuild every index entry from the articles table; returns the number of articles."""
+    async with db.transaction() as conn:
+        return await _rebuild(conn)
+
+
+async def _rebuild(conn: aiosqlite.Connection) -> int:
+    # A contentless table's rows can only be deleted with their exact tokens; delete-all needs none.
+    await conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
+    await conn.execute("INSERT INTO articles_chars (articles_chars) VALUES ('delete-all')")
+    cur = await conn.execute(
+        "INSERT INTO articles_fts (rowid, title, body, meta) SELECT id, newsbot_fts_text(title), "
+        "newsbot_fts_text(body), newsbot_fts_meta(category_key, published) FROM articles"
+    )
+    await conn.execute(
+        "INSERT INTO articles_chars (rowid, chars) SELECT id, newsbot_fts_chars(title, body) || ' ' || "
+        "newsbot_fts_meta(category_key, published) FROM articles"
+    )
+    await conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (_META_KEY, INDEX_VERSION),
+    )
+    return cur.rowcount
+
+
+# ---------------------------------------------------------------- query plans
+
+
+def _and(parts: list[str]) -> str:
+    return " AND ".join(f"({p})" for p in parts)
+
+
+def _or(parts: list[str]) -> str:
+    return " OR ".join(f"({p})" for p in parts)
+
+
+def _not(positive: list[str], negative: list[str]) -> str:
+    expr = _and(positive)
+    return f"({expr}) NOT ({_or(negative)})" if negative else expr
+
+
+@dataclass
+class _Plan:
+    """SQL for one parsed query over a time range of whole hours [start, end] (None: all time).
+
+    `driver` is the FTS table the rows come from (alias f), `match` its MATCH expression and `where`
+    further conditions on f.rowid; `exact_since` the since: bound (seconds) that hours cannot express.
+    """
+
+    driver: str
+    match: str
+    where: list[str] = field(default_factory=list)
+    params: list[object] = field(default_factory=list)
+    relevance: str = "none"          # "bm25" | "title_chars" | "none"
+    title_chars: list[str] = field(default_factory=list)
+
+
+def _plan(q: ParsedQuery, hours: list[str] | None) -> _Plan:
+    """The plan restricted to the time tokens `hours` (since: and/or a newest-first window)."""
+    main = [p for p in q.include if not p.is_char]
+    chars = [p for p in q.include if p.is_char]
+    meta_pos: list[str] = []
+    if q.categories:
+        meta_pos.append(" OR ".join(category_token(c) for c in q.categories))
+    if hours is not None:
+        meta_pos.append(" OR ".join(hours))
+    meta_neg = [category_token(c) for c in q.exclude_categories]
+    main_groups = [g for g in q.exclude if not any(p.is_char for p in g)]
+    char_groups = [g for g in q.exclude if all(p.is_char for p in g)]
+    mixed_groups = [g for g in q.exclude if g not in main_groups and g not in char_groups]
+    where: list[str] = []
+    params: list[object] = []
+
+    def content(phrases: list[Phrase]) -> str:
+        return f"{_CONTENT} : ({_and([p.fts() for p in phrases])})"
+
+    def chars_expr(phrases: list[Phrase]) -> str:
+        return _and([p.fts() for p in phrases])
+
+    for g in mixed_groups:
+        gm = [p for p in g if not p.is_char]
+        gc = [p for p in g if p.is_char]
+        where.append("NOT (f.rowid IN (SELECT rowid FROM articles_chars WHERE articles_chars MATCH ?) "
+                     "AND f.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?))")
+        params += [chars_expr(gc), content(gm)]
+
+    if main or not chars:  # articles_fts drives: words, or only filters
+        positive = ([content(main)] if main else []) + [f"{_META} : ({m})" for m in meta_pos]
+        negative = [content(list(g)) for g in main_groups] + [f"{_META} : {t}" for t in meta_neg]
+        if chars:
+            where.append("f.rowid IN (SELECT rowid FROM articles_chars WHERE articles_chars MATCH ?)")
+            params.append(_and([chars_expr(chars), *meta_pos]))
+        for g in char_groups:
+            where.append("f.rowid NOT IN (SELECT rowid FROM articles_chars WHERE articles_chars MATCH ?)")
+            params.append(chars_expr(list(g)))
+        return _Plan("articles_fts", _not(positive, negative), where, params, "bm25" if main else "none")
+
+    # Only one-character words: articles_chars drives (no positions, no bm25: a title bonus instead).
+    positive = [chars_expr(chars)] + meta_pos
+    negative = [chars_expr(list(g)) for g in char_groups] + meta_neg
+    for g in main_groups:
+        where.append("f.rowid NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+        params.append(content(list(g)))
+    return _Plan("articles_chars", _not(positive, negative), where, params, "title_chars",
+                 [p.tokens[0] for p in chars])
+
+
+def _source(plan: _Plan, *, join: bool) -> tuple[str, list[object]]:
+    sql = f"FROM {plan.driver} f " + ("JOIN articles a ON a.id = f.rowid " if join else "")
+    sql += f"WHERE {plan.driver} MATCH ?" + "".join(" AND " + w for w in plan.where)
+    return sql, [plan.match, *plan.params]
+
+
+async def _count(db: Database, plan: _Plan) -> int:
+    sql, params = _source(plan, join=False)
+    row = await db.fetchone(f"SELECT count(*) {sql}", params)
+    return int(row[0]) if row else 0
+
+
+# ---------------------------------------------------------------- search
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    article_id: int
+    title: str
+    author: str                      # the source's name, e.g. 新浪财经
+    categories: tuple[str, ...]
+    published: datetime              # aware UTC
+    url: str | None
+    snippet: Snippet                 # around the first match in the text
+    title_html: str                  # title as Telegram HTML, matches in <b>
+    score: float                     # higher is better (0 for sort:new)
+
+    @property
+    def snippet_html(self) -> str:
+        return self.snippet.html()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    query: ParsedQuery
+    hits: tuple[SearchHit, ...]
+    total: int                       # matches over all pages
+    offset: int
+    limit: int
+    ranked_among: int = 0            # best-first pages of a large result: how many newest matches were scored
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.hits) < self.total
+
+    @property
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+    @property
+    def page(self) -> int:
+        """0-based page number (what `bot.query.page_callback` carries)."""
+        return self.offset // self.limit
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.limit))
+
+
+def _hour(ts: int) -> int:
+    return ts - ts % 3600
+
+
+async def _newest(db: Database, now: datetime) -> int:
+    row = await db.fetchone("SELECT max(published) FROM articles")
+    newest = int(row[0]) if row and row[0] is not None else 0
+    return max(newest, int(now.timestamp()))
+
+
+async def _total(db: Database, q: ParsedQuery, since_ts: int | None, newest: int) -> int:
+    """Matches, counted in the index alone. since: counts hour buckets exactly, then takes off the
+    matches of its first hour that came before the bound."""
+    if since_ts is None:
+        return await _count(db, _plan(q, None))
+    total = await _count(db, _plan(q, cover_tokens(since_ts, newest)))
+    if since_ts % 3600 and total:
+        sql, params = _source(_plan(q, cover_tokens(since_ts, since_ts)), join=True)
+        row = await db.fetchone(f"SELECT count(*) {sql} AND a.published < ?", [*params, since_ts])
+        total -= int(row[0]) if row else 0
+    return total
+
+
+async def _window(db: Database, q: ParsedQuery, since_ts: int | None, newest: int, total: int,
+                  need: int) -> tuple[list[str] | None, int]:
+    """Time tokens restricting the query to its newest matches, at least `need` of them (or all:
+    since:'s own cover, None without since:), and how many matches they hold."""
+    everything = (suffix_cover(since_ts, newest) if since_ts is not None else None), total
+    if total <= max(need, EXACT_MAX):
+        return everything
+    row = await db.fetchone("SELECT seq FROM sqlite_sequence WHERE name = 'articles'")
+    n_articles = max(int(row[0]) if row else total, total)
+    want = need * 1.5 * n_articles / total
+    while want < n_articles:
+        row = await db.fetchone("SELECT published FROM articles ORDER BY published DESC LIMIT 1 OFFSET ?", (int(want),))
+        if row is None:
+            break
+        hours = suffix_cover(int(row[0]), newest)
+        start = _bucket_start(hours[0])
+        if since_ts is not None and start <= since_ts:
+            break
+        got = await _count(db, _plan(q, hours))
+        if got >= need:
+            return hours, got
+        want *= 4
+    return everything
+
+
+def _bucket_start(token: str) -> int:
+    fmt = {"y": "%Y", "m": "%Y%m", "d": "%Y%m%d", "h": "%Y%m%d%H"}[token[0]]
+    return int(datetime.strptime(token[1:], fmt).replace(tzinfo=timezone.utc).timestamp())
+
+
+async def search(
+    db: Database, query: str | ParsedQuery, *, limit: int = 5, offset: int = 0, now: datetime
+) -> SearchPage | QueryError:
+    """One page of matches, best first (or newest first with sort:new), with the total count.
+
+    Best first = bm25 (title weighted TITLE_WEIGHT : BODY_WEIGHT) × a recency factor, over every
+    match when there are at most EXACT_MAX, else over the newest RANK_POOL or more. A query with no
+    words (only cat:/since:) lists newest first. Errors the user can fix come back as QueryError.
+    """
+    parsed = parse_query(query) if isinstance(query, str) else query
+    if isinstance(parsed, QueryError):
+        return parsed
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    offset = max(0, int(offset))
+    since_ts = int((now - parsed.since).timestamp()) if parsed.since is not None else None
+    newest = await _newest(db, now)
+    total = await _total(db, parsed, since_ts, newest)
+    if total == 0 or offset >= total:
+        return SearchPage(parsed, (), total, offset, limit)
+
+    ranked = _plan(parsed, None).relevance != "none" and parsed.sort != SORT_NEW
+    need = max(RANK_POOL, offset + limit) if ranked else offset + limit
+    hours, pool = await _window(db, parsed, since_ts, newest, total, need)
+    plan = _plan(parsed, hours)
+    sql, params = _source(plan, join=True)
+    if since_ts is not None:
+        sql += " AND a.published >= ?"
+        params.append(since_ts)
+    if not ranked:
+        rows = await db.fetchall(
+            f"SELECT a.id, 0.0 {sql} ORDER BY a.published DESC, a.id DESC LIMIT ? OFFSET ?", [*params, limit, offset]
+        )
+    else:
+        if plan.relevance == "bm25":
+            relevance = f"-bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}, 0.0)"
+            rel_params: list[object] = []
+        else:
+            relevance = f"(1.0 + {TITLE_WEIGHT - 1.0} * (" + " OR ".join("instr(a.title, ?) > 0" for _ in plan.title_chars) + "))"
+            rel_params = list(plan.title_chars)
+        rows = await db.fetchall(
+            f"SELECT a.id, {relevance} * ({RECENCY_FLOOR} + 1.0 / (1.0 + max(0, ? - a.published) / "
+            f"{RECENCY_DAYS * 86400.0})) AS score {sql} ORDER BY score DESC, a.id DESC LIMIT ? OFFSET ?",
+            [*rel_params, int(now.timestamp()), *params, limit, offset],
+        )
+    hits = await _hits(db, [(int(r[0]), float(r[1])) for r in rows], parsed)
+    return SearchPage(parsed, tuple(hits), total, offset, limit, pool if ranked and pool < total else 0)
+
+
+async def matching_ids(db: Database, query: str | ParsedQuery, *, now: datetime) -> list[int] | QueryError:
+    """Every matching article id, ascending: the set `search` pages through (tests, benchmarks)."""
+    parsed = parse_query(query) if isinstance(query, str) else query
+    if isinstance(parsed, QueryError):
+        return parsed
+    since_ts = int((now - parsed.since).timestamp()) if parsed.since is not None else None
+    hours = suffix_cover(since_ts, await _newest(db, now)) if since_ts is not None else None
+    sql, params = _source(_plan(parsed, hours), join=since_ts is not None)
+    if since_ts is not None:
+        sql += " AND a.published >= ?"
+        params.append(since_ts)
+    rows = await db.fetchall(f"SELECT f.rowid {sql} ORDER BY f.rowid", params)
+    return [int(r[0]) for r in rows]
+
+
+async def _hits(db: Database, scored: list[tuple[int, float]], query: ParsedQuery) -> list[SearchHit]:
+    # Text is read for the page's rows only: selecting it in the ranked query would carry every match's text through the sort.
+    if not scored:
+        return []
+    marks = ",".join("?" * len(scored))
+    rows = await db.fetchall(
+        f"SELECT id, title, author, categories, published, url, body FROM articles WHERE id IN ({marks})",
+        [i for i, _ in scored],
+    )
+    by_id = {r["id"]: r for r in rows}
+    phrases = phrase_tokens(query)
+    out = []
+    for article_id, score in scored:
+        r = by_id.get(article_id)
+        if r is None:
+            continue
+        out.append(SearchHit(
+            article_id=article_id, title=r["title"], author=r["author"],
+            categories=tuple(json.loads(r["categories"])),
+            published=datetime.fromtimestamp(r["published"], tz=timezone.utc), url=r["url"],
+            snippet=make_snippet(r["body"], phrases), title_html=highlight_html(r["title"], phrases),
+            score=score if math.isfinite(score) else 0.0,
+        ))
+    return out
+
+
+# ---------------------------------------------------------------- sessions
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSession:
+    id: int
+    chat_id: int
+    query: str
+    created_at: datetime
+
+
+async def save_session(db: Database, chat_id: int, query: str, *, now: datetime) -> int:
+    """Remember a chat's query and return its id for `bot.query.page_callback`. The same query in the
+    same chat reuses its row; sessions older than SESSION_TTL are dropped on the way."""
+    ts = int(now.timestamp())
+    async with db.transaction() as conn:
+        await conn.execute("DELETE FROM search_sessions WHERE created_at < ?", (int((now - SESSION_TTL).timestamp()),))
+        async with conn.execute(
+            "INSERT INTO search_sessions (chat_id, query, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(chat_id, query) DO UPDATE SET created_at = excluded.created_at RETURNING id",
+            (chat_id, query, ts),
+        ) as cur:
+            row = await cur.fetchone()
+    return int(row[0])
+
+
+async def load_session(db: Database, session_id: int, chat_id: int) -> SearchSession | None:
+    """The session if it exists and belongs to `chat_id` (forged or foreign callback data: None)."""
+    row = await db.fetchone(
+        "SELECT id, chat_id, query, created_at FROM search_sessions WHERE id = ? AND chat_id = ?", (session_id, chat_id)
+    )
+    if row is None:
+        return None
+    return SearchSession(row["id"], row["chat_id"], row["query"], datetime.fromtimestamp(row["created_at"], tz=timezone.utc))
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def format_cli_results(page: SearchPage | QueryError, tz=timezone.utc) -> str:
+    """Plain text for `newsbot search QUERY`: a header, then id, local time, category, title and excerpt."""
+    if isinstance(page, QueryError):
+        limit = f" (limit {page.limit})" if page.limit else ""
+        detail = f": {page.detail}" if page.detail else ""
+        return f"invalid query: {page.reason}{detail}{limit}"
+    shown = page.query.describe()
+    if not page.hits:
+        return f"no results for {shown}"
+    first = page.offset + 1
+    lines = [f"{page.total} results for {shown} (showing {first}–{page.offset + len(page.hits)}, "
+             f"page {page.page + 1}/{page.pages})"]
+    if page.ranked_among:
+        lines[0] += f"; best of the newest {page.ranked_among}"
+    for h in page.hits:
+        local = h.published.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        lines.append(f"{h.article_id:>7}  {local}  [{' › '.join(h.categories)}]  {h.title}")
+        excerpt = h.snippet.plain("«", "»")
+        if excerpt:
+            lines.append(f"         {excerpt}")
+    return "\n".join(lines)
