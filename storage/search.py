@@ -8,9 +8,10 @@ before migrating) and `ensure_index` (re)builds the index when it is new or the 
 How a page is found, so that a query matching most of 100k articles stays fast:
 - the total comes from the index alone (category and since: filters are index tokens too);
 - up to EXACT_MAX matches: every match is scored, bm25 (title × TITLE_WEIGHT) × recency;
-- more: the match set is narrowed to the newest whole hours holding at least RANK_POOL matches
-  (index time tokens, no article rows touched) and scored there. `sort:new` pages the same way and
-  is exact: a window holds every match newer than its start.
+- more: only the newest ones are, a suffix of time (whole hours, days, months or years of the index's
+  time tokens, so no article row is read to find it) holding at least RANK_POOL matches. `sort:new`
+  pages through such windows too, and is exact: a window holds every match newer than its start.
+Measured by bench/search.py.
 
     page = await search(db, "海关 -疫情 cat:金融", limit=5, offset=0, now=datetime.now(timezone.utc))
 """
@@ -140,10 +141,10 @@ def _not(positive: list[str], negative: list[str]) -> str:
 
 @dataclass
 class _Plan:
-    """SQL for one parsed query over a time range of whole hours [start, end] (None: all time).
+    """SQL for one parsed query, optionally restricted to some time tokens.
 
     `driver` is the FTS table the rows come from (alias f), `match` its MATCH expression and `where`
-    further conditions on f.rowid; `exact_since` the since: bound (seconds) that hours cannot express.
+    further conditions on f.rowid (one-character words and exclusions that the driver cannot express).
     """
 
     driver: str
@@ -155,7 +156,7 @@ class _Plan:
 
 
 def _plan(q: ParsedQuery, hours: list[str] | None) -> _Plan:
-    """The plan restricted to the time tokens `hours` (since: and/or a newest-first window)."""
+    """The plan, restricted to articles carrying one of the time tokens `hours` unless None."""
     main = [p for p in q.include if not p.is_char]
     chars = [p for p in q.include if p.is_char]
     meta_pos: list[str] = []
@@ -261,10 +262,6 @@ class SearchPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.limit))
-
-
-def _hour(ts: int) -> int:
-    return ts - ts % 3600
 
 
 async def _newest(db: Database, now: datetime) -> int:

@@ -73,3 +73,31 @@ async def test_non_admins_change_nothing(h, tmp_path, command):
         assert "admins only" in msg["text"]
     after = await list_feeds(h.db)
     assert [(f.id, f.paused, f.location) for f in after] == [(f.id, f.paused, f.location) for f in before]
+
+
+async def test_opml_import_as_a_document_and_export_round_trip(h, tmp_path):
+    admin = h.sb.add_user("Root", user_id=ADMIN, language_code="en")
+    chat = h.sb.private_chat(admin)
+    opml = (
+        '<?xml version="1.0"?><opml version="2.0"><head><title>t</title></head><body>'
+        '<outline text="Example" type="rss" xmlUrl="https://example.org/feed.xml"/>'
+        '<outline text="Bad" type="rss" xmlUrl="file:///etc/passwd"/>'
+        '</body></opml>'
+    )
+    before = len(h.sb.messages(chat))
+    h.sb.send_document(chat, admin, "feeds.opml", opml, caption="/import")
+    (msg,) = await h.sb.wait_for(chat, before + 1, timeout=10)
+    msg = h.sb.messages(chat)[-1]
+    assert "1 added" in msg["text"] and "1 invalid" in msg["text"]
+    assert [f.location for f in await list_feeds(h.db)] == ["https://example.org/feed.xml"]
+    (exported,) = await h.say(chat, admin, "/export")
+    before = len(h.sb.messages(chat))
+    h.sb.send_text(chat, admin, "/import", reply_to=exported["message_id"])
+    await h.sb.wait_for(chat, before + 1, timeout=10)
+    assert "1 skipped" in h.sb.messages(chat)[-1]["text"]
+    hostile = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><opml><body/></opml>'
+    before = len(h.sb.messages(chat))
+    h.sb.send_document(chat, admin, "evil.opml", hostile, caption="/import")
+    await h.sb.wait_for(chat, before + 1, timeout=10)
+    assert "Invalid OPML" in h.sb.messages(chat)[-1]["text"]
+    assert len(await list_feeds(h.db)) == 1

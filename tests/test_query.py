@@ -359,3 +359,7 @@ def test_snippet_regex_agrees_with_tokens(text: str, term: str) -> None:
             if tuple(stream[i:i + len(toks)]) == toks]
     got = [m.span() for m in phrase_pattern(toks).finditer(folded)]
     assert {s for s, _ in got} <= {s for s, _ in want} and (bool(got) == bool(want))
+
+
+def test_snippet_maps_length_changing_folds() -> None:
+    assert highlight_html("Die Straße, ﬁnal & Ｘ", [("strasse",), ("final",)]) == "Die <b>Straße</b>, <b>ﬁnal</b> &amp; Ｘ"

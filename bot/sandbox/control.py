@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 ACTIONS = frozenset({
     "add_user", "private_chat", "group", "supergroup", "forum", "add_topic", "topic_id",
     "add_member", "set_admin", "migrate", "send_text", "press", "messages", "log", "wait_for",
-    "fault", "clear_faults", "commands", "pending_updates", "bulk_private_chats", "summary",
+    "fault", "clear_faults", "commands", "pending_updates", "bulk_private_chats", "summary", "send_document",
 })
 #: Sandbox properties readable over HTTP (GET).
 PROPERTIES = frozenset({"requests", "violations", "faults", "callback_answers"})

@@ -56,7 +56,7 @@ class BotApi:
             "deleteMessage": self.delete_message,
             "answerCallbackQuery": self.answer_callback_query,
             "sendChatAction": self.send_chat_action, "getChat": self.get_chat,
-            "getChatMember": self.get_chat_member,
+            "getChatMember": self.get_chat_member, "getFile": self.get_file,
             "getChatAdministrators": self.get_chat_administrators,
             "setMyCommands": self.set_my_commands, "getMyCommands": self.get_my_commands,
             "deleteMyCommands": self.delete_my_commands,
@@ -175,7 +175,7 @@ class BotApi:
                     raise bad_request("file must be non-empty")
                 mime = value.content_type or mimetypes.guess_type(value.filename or "")[0]
                 entry = world.store_file("document", {
-                    "file_name": value.filename or "document", "file_size": len(value.data),
+                    "file_name": value.filename or "document", "file_size": len(value.data), "data": value.data,
                     "mime_type": mime or "application/octet-stream"})
         elif isinstance(value, str) and re.match(r"https?://", value):
             entry = world.store_file(kind, {"url": value, "width": 800, "height": 600,
@@ -334,6 +334,16 @@ class BotApi:
         if chat.type != "private":
             info["permissions"] = {"can_send_messages": True}
         return Call(lambda: info, chat)
+
+    def get_file(self, p: dict) -> Call:
+        entry = self.world.files.get(str(p["file_id"]))
+        if entry is None:
+            raise bad_request("invalid file_id")
+        info = {"file_id": entry["file_id"], "file_unique_id": entry["file_unique_id"]}
+        if entry.get("data") is not None:
+            info["file_size"] = len(entry["data"])
+            info["file_path"] = f"{entry['kind']}s/file_{entry['file_unique_id']}"
+        return Call(lambda: info)
 
     def get_chat_member(self, p: dict) -> Call:
         chat = self.chat(p.get("chat_id"))

@@ -109,6 +109,7 @@ class Sandbox:
 
         app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         app.router.add_route("*", "/bot{token}/", self._handle_no_method)
         add_control_routes(app, self)
         return app
@@ -166,6 +167,12 @@ class Sandbox:
         """A user writes `text`; commands get their bot_command entity. Returns the Message."""
         return copy.deepcopy(self.world.user_message(chat, user, text, thread_id=thread_id,
                                                      entities=entities, reply_to=reply_to))
+
+    def send_document(self, chat: Chat | int, user: User | int, filename: str, data: bytes | str, *,
+                      caption: str | None = None, reply_to: int | None = None) -> dict:
+        """A user sends a file (str data is UTF-8 encoded), optionally captioned with a command."""
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        return copy.deepcopy(self.world.user_document(chat, user, filename, raw, caption=caption, reply_to=reply_to))
 
     def press(self, chat: Chat | int, user: User | int, message_id: int, data: str, *, forge: bool = False) -> dict:
         """A user presses the button with `data` under the bot's message (forge=True: any data). Returns the query."""
@@ -259,6 +266,15 @@ class Sandbox:
         self.flood.limits = _limits(limits)
 
     # --- the Bot API endpoint -------------------------------------------------------------
+    async def _download(self, request: web.Request) -> web.Response:
+        """File downloads (after getFile), as https://api.telegram.org/file/bot<token>/<file_path>."""
+        if request.match_info["token"] not in self.tokens:
+            return _answer(UNAUTHORIZED.body(), 401)
+        data = self.world.file_bytes(request.match_info["path"])
+        if data is None:
+            return _answer(NOT_FOUND.body(), 404)
+        return web.Response(body=data, content_type="application/octet-stream")
+
     async def _handle_no_method(self, request: web.Request) -> web.Response:
         return _answer(NOT_FOUND.body(), 404)
 

@@ -30,6 +30,7 @@ deleteMessage !chat_id:Integer|String !message_id:Integer
 answerCallbackQuery !callback_query_id:String text:String show_alert:Boolean url:String cache_time:Integer
 sendChatAction business_connection_id:String !chat_id:Integer|String message_thread_id:Integer !action:String
 getChat !chat_id:Integer|String
+getFile !file_id:String
 getChatMember !chat_id:Integer|String !user_id:Integer
 getChatAdministrators !chat_id:Integer|String return_bots:Boolean
 setMyCommands !commands:Array of BotCommand scope:BotCommandScope language_code:String

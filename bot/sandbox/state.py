@@ -310,6 +310,39 @@ class World:
             self.updates.push("message", msg)
         return msg
 
+    def user_document(self, chat: Chat | int, user: User | int, filename: str, data: bytes, *,
+                      caption: str | None = None, reply_to: int | None = None) -> dict:
+        """A user sends a file (with an optional caption, e.g. a command); the bot can getFile it."""
+        c, u = self.chat(chat), self.user(user)
+        if c.type == "private" and c.id != u.id:
+            raise SandboxError(f"user {u.id} is not in private chat {c.id}")
+        entry = self.store_file("document", {"file_name": filename, "file_size": len(data), "data": bytes(data),
+                                             "mime_type": "application/octet-stream"})
+        msg: dict = {"message_id": c.next_message_id(), "from": u.to_api(), "date": self.date(), "chat": c.to_api(),
+                     "document": {"file_id": entry["file_id"], "file_unique_id": entry["file_unique_id"],
+                                  "file_name": filename, "file_size": len(data),
+                                  "mime_type": "application/octet-stream"}}
+        if reply_to is not None:
+            if (c.id, reply_to) not in self.messages:
+                raise SandboxError(f"no message {reply_to} in chat {c.id}")
+            msg["reply_to_message"] = _without_reply(self.messages[(c.id, reply_to)])
+        if caption:
+            msg["caption"] = caption
+            found = detect_bot_commands(caption)
+            if found:
+                msg["caption_entities"] = found
+        self.messages[(c.id, msg["message_id"])] = msg
+        if c.type == "private" or not self.privacy_mode or caption and caption.startswith("/"):
+            self.updates.push("message", msg)
+        return msg
+
+    def file_bytes(self, file_path: str) -> bytes | None:
+        unique = file_path.rsplit("file_", 1)[-1]
+        for entry in self.files.values():
+            if entry.get("file_unique_id") == unique and entry.get("data") is not None:
+                return entry["data"]
+        return None
+
     def press(self, chat: Chat | int, user: User | int, message_id: int, data: str, *, forge: bool = False) -> dict:
         """A user presses the inline button carrying `data` under one of the bot's messages.
 
