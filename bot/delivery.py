@@ -27,7 +27,7 @@ from bot.digest import DigestItem, plain_text, plan_messages
 from bot.ingest import current_summary
 from bot.ratelimit import SendLimiter
 from storage import outbox
-from storage.chats import ChatRow, get_chat, migrate_chat, set_active
+from storage.chats import get_chat, migrate_chat, set_active
 from storage.db import Database
 
 log = logging.getLogger("newsbot.delivery")

@@ -102,6 +102,14 @@ async def can_manage(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
+async def require_manager(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatRow) -> bool:
+    """`can_manage`, replying with the group-admin rule when not."""
+    if await can_manage(update, context, chat):
+        return True
+    await reply(update, t(chat.lang, "group_admin_only"))
+    return False
+
+
 def argument(context: ContextTypes.DEFAULT_TYPE) -> str:
     """The command's arguments as one string (whitespace collapsed)."""
     return " ".join(context.args or []).strip()

@@ -7,7 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.chat_settings import BadSetting, parse_setting
 from bot.i18n import t
-from handlers.common import can_manage, ensure_chat, reply, services
+from handlers.common import require_manager, can_manage, ensure_chat, reply, services
 from storage.chats import ChatRow, update_settings
 
 
@@ -35,8 +35,7 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not args:
         await reply(update, *render(chat))
         return
-    if not await can_manage(update, context, chat):
-        await reply(update, t(chat.lang, "group_admin_only"))
+    if not await require_manager(update, context, chat):
         return
     change = parse_setting(args)
     if isinstance(change, BadSetting):

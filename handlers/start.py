@@ -5,7 +5,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.i18n import t
-from handlers.common import can_manage, ensure_chat, is_bot_admin, reply, services
+from handlers.common import require_manager, can_manage, ensure_chat, is_bot_admin, reply, services
 from handlers.subscriptions import category_keyboard
 from storage.chats import set_active
 
@@ -33,8 +33,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat, _ = await ensure_chat(update, context)
-    if not await can_manage(update, context, chat):
-        await reply(update, t(chat.lang, "group_admin_only"))
+    if not await require_manager(update, context, chat):
         return
     if not chat.active:
         await reply(update, t(chat.lang, "already_stopped"))

@@ -9,7 +9,9 @@ from telegram.ext import ContextTypes
 
 from bot.categories import Node, build_tree, by_token, resolve
 from bot.i18n import Markup, escape, t
-from handlers.common import MAX_ARGUMENT_CHARS, argument, can_manage, ensure_chat, reply, services, thread_of
+from handlers.common import (
+    MAX_ARGUMENT_CHARS, argument, can_manage, ensure_chat, reply, require_manager, services, thread_of,
+)
 from storage.articles import category_counts, category_key
 from storage.chats import ChatRow, list_subscriptions, subscribe, unsubscribe
 
@@ -92,17 +94,26 @@ async def _resolve_or_explain(update: Update, context: ContextTypes.DEFAULT_TYPE
     return None
 
 
-async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _name_or_keyboard(update: Update, context: ContextTypes.DEFAULT_TYPE
+                            ) -> tuple[ChatRow, str, int] | None:
+    """(chat, typed name, topic) for /subscribe and /unsubscribe; without a name, shows the keyboard."""
     chat, _ = await ensure_chat(update, context)
-    if not await can_manage(update, context, chat):
-        await reply(update, t(chat.lang, "group_admin_only"))
-        return
+    if not await require_manager(update, context, chat):
+        return None
     name = argument(context)
     thread = thread_of(update)
     if not name:
         keyboard = await category_keyboard(context, chat, 0, thread)
         await reply(update, t(chat.lang, "subscribe_pick" if keyboard else "no_categories"), keyboard)
+        return None
+    return chat, name, thread
+
+
+async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    found = await _name_or_keyboard(update, context)
+    if found is None:
         return
+    chat, name, thread = found
     node = await _resolve_or_explain(update, context, chat, name)
     if node is None:
         return
@@ -113,16 +124,10 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat, _ = await ensure_chat(update, context)
-    if not await can_manage(update, context, chat):
-        await reply(update, t(chat.lang, "group_admin_only"))
+    found = await _name_or_keyboard(update, context)
+    if found is None:
         return
-    name = argument(context)
-    thread = thread_of(update)
-    if not name:
-        keyboard = await category_keyboard(context, chat, 0, thread)
-        await reply(update, t(chat.lang, "subscribe_pick" if keyboard else "no_categories"), keyboard)
-        return
+    chat, name, thread = found
     # Match against the chat's own subscriptions first, so a category that no longer has articles can go.
     subs = await list_subscriptions(services(context).db, chat.id, thread)
     own = [Node(s.categories, 0) for s in subs]

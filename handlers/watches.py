@@ -7,7 +7,7 @@ from telegram.ext import ContextTypes
 from bot.i18n import Markup, escape, t
 from bot.query import QueryError
 from handlers.articles import query_error_text
-from handlers.common import argument, can_manage, ensure_chat, reply, services, thread_of
+from handlers.common import argument, ensure_chat, reply, require_manager, services, thread_of
 from storage.watches import MAX_WATCHES_PER_CHAT, WatchError, add_watch, list_watches, remove_watch
 
 
@@ -17,8 +17,7 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not text:
         await reply(update, t(chat.lang, "watch_usage"))
         return
-    if not await can_manage(update, context, chat):
-        await reply(update, t(chat.lang, "group_admin_only"))
+    if not await require_manager(update, context, chat):
         return
     svc = services(context)
     result = await add_watch(svc.db, chat.id, text, thread_id=thread_of(update), now=svc.clock())
@@ -49,8 +48,7 @@ async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if not raw.isdigit() or len(raw) > 6:
         await reply(update, t(chat.lang, "unwatch_usage"))
         return
-    if not await can_manage(update, context, chat):
-        await reply(update, t(chat.lang, "group_admin_only"))
+    if not await require_manager(update, context, chat):
         return
     result = await remove_watch(services(context).db, chat.id, int(raw))
     if isinstance(result, WatchError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from bot.feeds import list_feeds
-from tests.conftest import REAL
 from tests.harness import BotHarness
 from tests.posts import write_post
 

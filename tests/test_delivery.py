@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from bot.ingest import ingest_paths
-from bot.sandbox.entities import parse_html
 from storage.chats import get_chat, list_subscriptions
-from tests.conftest import REAL
 from tests.harness import BotHarness, FakeClock
 from tests.posts import write_post
 
@@ -51,7 +49,7 @@ async def subscribed_user(h, name="U", lang="zh", category="新闻"):
 
 async def test_instant_no_backfill_and_grouped_burst(h, tmp_path):
     feed = tmp_path / "feed"
-    old = write_post(feed, "订阅之前就有的旧新闻标题")
+    write_post(feed, "订阅之前就有的旧新闻标题")
     await ingest_paths(h.db, [feed])
     u, chat = await subscribed_user(h)
     before = len(h.sb.messages(chat))
@@ -280,9 +278,7 @@ async def test_restart_resumes_planned_messages_exactly_once(tmp_path):
     from bot.config import load_settings
     from storage.db import open_db
 
-    async with sb.__class__.running(port=0) as sb2:
-        pass  # (sandbox state is per instance; reuse the old one below)
-    await sb.start()
+    await sb.start()  # the same sandbox (its record of what each chat got) on a new port
     try:
         settings = load_settings({"TELEGRAM_BOT_TOKEN": sb.token, "TELEGRAM_API_URL": sb.base_url,
                                   "NEWSBOT_DB": str(db_path)}, dotenv=None)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.ingest import ingest_paths
 from storage.chats import list_subscriptions
 from storage.outbox import get_meta
 from tests.harness import BotHarness
