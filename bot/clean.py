@@ -72,8 +72,14 @@ def normalise_line(line: str) -> str:
     return _CONTROL.sub("", _SPACES.sub(" ", line)).strip()
 
 
+# All rules in one pattern: most lines are real text, and one search rejects them all at once.
+_ANY_BOILERPLATE = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in BOILERPLATE_LINES))
+
+
 def boilerplate_rule(line: str) -> str | None:
     """The name of the boilerplate rule a line matches, or None for real text."""
+    if not _ANY_BOILERPLATE.search(line):
+        return None
     for name, pattern in BOILERPLATE_LINES:
         if pattern.search(line):
             return name
