@@ -159,8 +159,15 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError("TELEGRAM_BOT_TOKEN: not set (see .env.example); `newsbot demo` runs offline without it")
     if getattr(args, "db", None):
         settings = replace(settings, db_path=args.db)
+    from telegram.error import InvalidToken, NetworkError
+
     print(f"newsbot: running against {settings.api_url} (Ctrl-C to stop)", file=sys.stderr)
-    await BotRuntime(settings).run_until_signal()
+    try:
+        await BotRuntime(settings).run_until_signal()
+    except InvalidToken as exc:
+        raise CliError("TELEGRAM_BOT_TOKEN: rejected by the Bot API (Unauthorized)") from exc
+    except NetworkError as exc:
+        raise CliError(f"cannot reach the Bot API at {settings.api_url}: {exc.message}") from exc
     return 0
 
 
@@ -262,9 +269,16 @@ def main(argv: list[str] | None = None) -> int:
         print("newsbot: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # storage refusing a newer schema, disk full, …: one line, not a traceback
+        import sqlite3
+        import traceback
+
+        from bot.logs import RedactTokens
         from storage.db import SchemaTooNew
 
-        if isinstance(exc, SchemaTooNew) or isinstance(exc, OSError):
-            print(f"newsbot: {exc}", file=sys.stderr)
+        redact = RedactTokens(os.environ.get("TELEGRAM_BOT_TOKEN", "")).redact
+        if isinstance(exc, (SchemaTooNew, OSError, sqlite3.DatabaseError)):
+            print(f"newsbot: {redact(str(exc))}", file=sys.stderr)
             return 1
-        raise
+        # A bug: the traceback is for the report, with anything shaped like a token removed.
+        print(redact("".join(traceback.format_exception(exc))), file=sys.stderr)
+        return 70
