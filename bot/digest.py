@@ -86,25 +86,37 @@ def render_item(item: DigestItem, lang: str, tz: ZoneInfo, now: datetime, senten
 
 
 def _split(blocks: list[tuple[str, tuple[int, ...], tuple[int, ...]]], header: str, thread_id: int) -> list[Message]:
-    """Pack blocks (html, outbox ids, article ids) into as few messages as fit; a block is never split."""
+    """Pack blocks (html, outbox ids, article ids) into as few messages as fit; a block is never split.
+
+    Sizes and entity counts add up block by block (no tag or auto-detected entity spans the blank
+    line between two blocks), so packing stays linear in the number of items.
+    """
     messages: list[Message] = []
-    parts: list[str] = [header] if header else []
+    header_size = (len(header), entity_count(header)) if header else (0, 0)
+    parts: list[str] = []
+    size, entities = header_size
     outbox: list[int] = []
     articles: list[int] = []
 
     def flush() -> None:
-        if outbox or any(p for p in parts if p != header):
-            messages.append(Message(thread_id, "\n\n".join(parts), tuple(outbox), tuple(articles)))
+        if parts:
+            messages.append(Message(thread_id, "\n\n".join(([header] if header else []) + parts),
+                                    tuple(outbox), tuple(articles)))
 
     for html, oids, aids in blocks:
-        candidate = "\n\n".join([*parts, html])
-        if (parts and parts != [header]) and (len(candidate) > MAX_MESSAGE_CHARS or entity_count(candidate) > MAX_ENTITIES):
-            flush()
-            parts, outbox, articles = ([header] if header else []), [], []
-            candidate = "\n\n".join([*parts, html])
-        if len(candidate) > MAX_MESSAGE_CHARS or entity_count(candidate) > MAX_ENTITIES:
+        block_entities = entity_count(html)
+        if len(html) + header_size[0] + 2 > MAX_MESSAGE_CHARS or block_entities + header_size[1] > MAX_ENTITIES:
             html = _shrink(html)
+            block_entities = entity_count(html)
+        sep = 2 if (parts or header) else 0
+        if parts and (size + sep + len(html) > MAX_MESSAGE_CHARS or entities + block_entities > MAX_ENTITIES):
+            flush()
+            parts, outbox, articles = [], [], []
+            size, entities = header_size
+            sep = 2 if header else 0
         parts.append(html)
+        size += sep + len(html)
+        entities += block_entities
         outbox.extend(oids)
         articles.extend(aids)
     flush()
