@@ -173,16 +173,31 @@ async def get_articles(db: Database, ids: list[int]) -> list[StoredArticle]:
 
 
 async def latest(db: Database, *, category: tuple[str, ...] = (), limit: int = 5) -> list[StoredArticle]:
-    """Newest articles by published time, optionally under a category path (any level)."""
-    if category:
-        prefix = category_key(category)
-        rows = await db.fetchall(
-            _SELECT + "WHERE a.category_key >= ? AND a.category_key < ? ORDER BY a.published DESC, a.id DESC LIMIT ?",
-            (prefix, prefix + "\U0010ffff", limit),
-        )
-    else:
+    """Newest articles by published time, optionally under a category path (any level).
+
+    Under a category the newest rows are read per distinct category key (a loose index scan over
+    articles_by_category_key_published finds the keys, then one indexed seek each) and merged, so the
+    cost follows the number of sub-categories, not the number of articles in them.
+    """
+    if not category:
         rows = await db.fetchall(_SELECT + "ORDER BY a.published DESC, a.id DESC LIMIT ?", (limit,))
-    return [row_to_stored(r) for r in rows]
+        return [row_to_stored(r) for r in rows]
+    prefix = category_key(category)
+    end = prefix + "\U0010ffff"
+    keys = await db.fetchall(
+        "WITH RECURSIVE k(key) AS ("
+        " SELECT MIN(category_key) FROM articles WHERE category_key >= ? AND category_key < ?"
+        " UNION ALL SELECT (SELECT MIN(category_key) FROM articles WHERE category_key > k.key AND category_key < ?)"
+        " FROM k WHERE k.key IS NOT NULL) SELECT key FROM k WHERE key IS NOT NULL",
+        (prefix, end, end),
+    )
+    newest: list[tuple[int, int]] = []
+    for (key,) in keys:
+        newest += [(r[0], r[1]) for r in await db.fetchall(
+            "SELECT published, id FROM articles WHERE category_key = ? ORDER BY published DESC, id DESC LIMIT ?",
+            (key, limit))]
+    ids = [i for _, i in sorted(newest, reverse=True)[:limit]]
+    return await get_articles(db, ids)
 
 
 async def category_counts(db: Database) -> list[tuple[tuple[str, ...], int]]:
