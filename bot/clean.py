@@ -63,6 +63,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NUMERIC_ENTITY = re.compile(r"&#(?:\d{1,7}|[xX][0-9a-fA-F]{1,6});")
 _LOOKS_HTML = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*\b[^>]*>|/[a-zA-Z][a-zA-Z0-9]*\s*>|!--)")
 MAX_PARAGRAPH_CHARS = 20_000
+# Fix (found by tests/test_fuzz.py): a 5 MB body of 200,000 <p> or <img> tags took BeautifulSoup ~10 s
+# (the GIL held all along) to build. No article comes near this many elements (the real corpus: < 600),
+# so only the part before the MAX_ELEMENTS-th tag is read.
+MAX_ELEMENTS = 20_000
+_ELEMENT = re.compile(r"<[a-zA-Z]")
 
 
 def normalise_line(line: str) -> str:
@@ -163,11 +168,20 @@ def clean_body(body: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if not _LOOKS_HTML.search(body):
         return _paragraphs(html.unescape(body).split("\n")), ()
     images: list[str] = []
+    body = _cap_elements(body)
     text, saw_paragraphs = _flatten(BeautifulSoup(body, "lxml"), images)
     if saw_paragraphs:
         return _paragraphs(text.replace("\n", " ").split(_SEP)), tuple(images)
     # Text laid out only by newlines inside a wrapper div (key/value lists): newlines are paragraphs.
     return _paragraphs(text.replace(_SEP, "\n").split("\n")), tuple(images)
+
+
+def _cap_elements(body: str) -> str:
+    """The body up to its MAX_ELEMENTS-th start tag (all of it when it has fewer)."""
+    for n, m in enumerate(_ELEMENT.finditer(body)):
+        if n >= MAX_ELEMENTS:
+            return body[: m.start()]
+    return body
 
 
 _PLACEHOLDER_IMAGE = re.compile(r"picsum\.photos|placeholder|/logo|logo\.|qrcode|/qr[_./-]|avatar|/icon|favicon|blank\.",

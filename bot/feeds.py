@@ -212,9 +212,11 @@ def classify_location(location: str) -> tuple[str, str] | FeedError:
         if not url.host or not url.is_absolute():
             return FeedError("bad_url", f"no host in {loc!r}")
         return "rss", str(url)
+    if "\x00" in loc:  # no file system path can contain NUL; resolve() would raise ValueError
+        return FeedError("not_found", "a path cannot contain a NUL character")
     try:
         return "folder", str(Path(loc).expanduser().resolve())
-    except (OSError, RuntimeError) as exc:  # symlink loop
+    except (OSError, RuntimeError, ValueError) as exc:  # symlink loop, unencodable name
         return FeedError("unreadable", f"{loc}: {exc}")
 
 

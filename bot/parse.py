@@ -20,6 +20,9 @@ from bot.model import RejectedPost
 MAX_POST_BYTES = 5 * 1024 * 1024
 MAX_FRONT_CHARS = 64 * 1024  # beyond this the "front matter" is not a Hexo header: salvage instead
 MAX_CATEGORY_LEVELS = 6
+# Fix (found by tests/test_fuzz.py): category names were not length-limited here (feeds cap theirs at
+# 100 in bot/feeds.py), so one 5,000-character level made a digest item too big for a message.
+MAX_CATEGORY_CHARS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +162,7 @@ def _categories(value: object) -> tuple[str, ...]:
         parts = [s for s in (_scalar(v) for v in value) if s is not None]
     else:
         return ()
-    return tuple(p.strip() for p in parts if p and p.strip())[:MAX_CATEGORY_LEVELS]
+    return tuple(p.strip()[:MAX_CATEGORY_CHARS] for p in parts if p and p.strip())[:MAX_CATEGORY_LEVELS]
 
 
 def _first_text_line(body: str) -> str:

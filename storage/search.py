@@ -6,12 +6,16 @@ calling Python SQL functions: `register_functions` adds them to a connection (st
 before migrating) and `ensure_index` (re)builds the index when it is new or the scheme changed.
 
 How a page is found, so that a query matching most of 100k articles stays fast:
-- the total comes from the index alone (category and since: filters are index tokens too);
-- up to EXACT_MAX matches: every match is scored, bm25 (title × TITLE_WEIGHT) × recency;
-- more: only the newest ones are, a suffix of time (whole hours, days, months or years of the index's
-  time tokens, so no article row is read to find it) holding at least RANK_POOL matches. `sort:new`
-  pages through such windows too, and is exact: a window holds every match newer than its start.
-Measured by bench/search.py.
+- matches are counted in the index alone (category and since: filters are index tokens too), newest
+  ids first and only up to COUNT_CAP; past that the total is an estimate from the match density;
+- up to COUNT_CAP matches, every one is scored: bm25 (title × TITLE_WEIGHT) × recency;
+- more, and only the newest are: a suffix of time (whole hours, days, months or years of the index's
+  time tokens, found without reading article rows) holding at least RANK_POOL matches, scored by
+  whether the words are in the title × recency. bm25 is not used there: FTS5 computes its IDF by
+  reading every match of every phrase in the whole index, tens of milliseconds per common word at
+  100k articles (and clamps it to ~0 for words in most articles anyway).
+`sort:new` pages through the same windows and is exact: a window holds every match newer than its
+start. Measured by bench/search.py.
 
     page = await search(db, "海关 -疫情 cat:金融", limit=5, offset=0, now=datetime.now(timezone.utc))
 """
@@ -40,8 +44,9 @@ TITLE_WEIGHT = 4.0      # bm25 column weights: a match in the title counts four 
 BODY_WEIGHT = 1.0
 RECENCY_DAYS = 30.0     # relevance × (FLOOR + 1/(1 + age/RECENCY_DAYS)): today ×1.25, a month ×0.75,
 RECENCY_FLOOR = 0.25    # a year ×0.33, three years ×0.28 — recent wins among similar relevance
-EXACT_MAX = 1500        # up to this many matches every one is scored
-RANK_POOL = 600         # otherwise: the newest ≥ this many are (120 pages of 5)
+COUNT_CAP = 1000        # up to this many matches: exact total, bm25 over every one
+RANK_POOL = 300         # more: the newest ≥ this many are ranked (60 pages of 5)
+WINDOW_TOKENS = 40      # time tokens a window may OR together (no bm25 there: finer is cheap)
 SESSION_TTL = timedelta(days=30)
 MAX_LIMIT = 50
 
@@ -245,6 +250,7 @@ class SearchPage:
     offset: int
     limit: int
     ranked_among: int = 0            # best-first pages of a large result: how many newest matches were scored
+    total_exact: bool = True         # False: `total` is an estimate (more than COUNT_CAP matches)
 
     @property
     def has_more(self) -> bool:
@@ -270,42 +276,36 @@ async def _newest(db: Database, now: datetime) -> int:
     return max(newest, int(now.timestamp()))
 
 
-async def _total(db: Database, q: ParsedQuery, since_ts: int | None, newest: int) -> int:
-    """Matches, counted in the index alone. since: counts hour buckets exactly, then takes off the
-    matches of its first hour that came before the bound."""
-    if since_ts is None:
-        return await _count(db, _plan(q, None))
-    total = await _count(db, _plan(q, cover_tokens(since_ts, newest)))
-    if since_ts % 3600 and total:
-        sql, params = _source(_plan(q, cover_tokens(since_ts, since_ts)), join=True)
-        row = await db.fetchone(f"SELECT count(*) {sql} AND a.published < ?", [*params, since_ts])
-        total -= int(row[0]) if row else 0
-    return total
+@dataclass(frozen=True, slots=True)
+class _Count:
+    total: int          # exact, or estimated when not `exact`
+    exact: bool
+    density: float      # matches per article id, among the newest matches
 
 
-async def _window(db: Database, q: ParsedQuery, since_ts: int | None, newest: int, total: int,
-                  need: int) -> tuple[list[str] | None, int]:
-    """Time tokens restricting the query to its newest matches, at least `need` of them (or all:
-    since:'s own cover, None without since:), and how many matches they hold."""
-    everything = (suffix_cover(since_ts, newest) if since_ts is not None else None), total
-    if total <= max(need, EXACT_MAX):
-        return everything
-    row = await db.fetchone("SELECT seq FROM sqlite_sequence WHERE name = 'articles'")
-    n_articles = max(int(row[0]) if row else total, total)
-    want = need * 1.5 * n_articles / total
-    while want < n_articles:
-        row = await db.fetchone("SELECT published FROM articles ORDER BY published DESC LIMIT 1 OFFSET ?", (int(want),))
-        if row is None:
-            break
-        hours = suffix_cover(int(row[0]), newest)
-        start = _bucket_start(hours[0])
-        if since_ts is not None and start <= since_ts:
-            break
-        got = await _count(db, _plan(q, hours))
-        if got >= need:
-            return hours, got
-        want *= 4
-    return everything
+async def _probe(db: Database, q: ParsedQuery, since_ts: int | None, newest: int) -> _Count:
+    """Count matches up to COUNT_CAP exactly (newest ids first, so a broad query stops early); past
+    that, estimate the total from how densely the newest ids match."""
+    plan = _plan(q, cover_tokens(since_ts, newest) if since_ts is not None else None)
+    sql, params = _source(plan, join=False)
+    row = await db.fetchone(
+        f"SELECT count(*), min(r), max(r) FROM (SELECT f.rowid AS r {sql} ORDER BY f.rowid DESC LIMIT ?)",
+        [*params, COUNT_CAP + 1],
+    )
+    n, low, high = (int(row[0]), row[1], row[2]) if row else (0, None, None)
+    if n <= COUNT_CAP:
+        if since_ts is not None and since_ts % 3600 and n:  # the first hour counted whole: take off its early ones
+            sql, params = _source(_plan(q, cover_tokens(since_ts, since_ts)), join=True)
+            row = await db.fetchone(f"SELECT count(*) {sql} AND a.published < ?", [*params, since_ts])
+            n -= int(row[0]) if row else 0
+        return _Count(n, True, 1.0)
+    density = n / max(1, int(high) - int(low) + 1)
+    if since_ts is not None:
+        row = await db.fetchone("SELECT count(*) FROM articles WHERE published >= ?", (since_ts,))
+    else:
+        row = await db.fetchone("SELECT seq FROM sqlite_sequence WHERE name = 'articles'")
+    population = int(row[0]) if row and row[0] is not None else n
+    return _Count(max(n, round(density * population)), False, density)
 
 
 def _bucket_start(token: str) -> int:
@@ -313,14 +313,26 @@ def _bucket_start(token: str) -> int:
     return int(datetime.strptime(token[1:], fmt).replace(tzinfo=timezone.utc).timestamp())
 
 
+def _presence(q: ParsedQuery) -> tuple[str, list[object]]:
+    """Relevance without bm25 (whose IDF pass reads every match in the index): 1, plus up to
+    TITLE_WEIGHT - 1 for the share of the words that appear in the title (a substring test: a
+    ranking signal, not a match)."""
+    if not q.include:
+        return "1.0", []
+    tests = " + ".join("(instr(lower(a.title), ?) > 0)" for _ in q.include)
+    return f"(1.0 + {TITLE_WEIGHT - 1.0} * ({tests}) / {float(len(q.include))})", [p.text for p in q.include]
+
+
 async def search(
     db: Database, query: str | ParsedQuery, *, limit: int = 5, offset: int = 0, now: datetime
 ) -> SearchPage | QueryError:
     """One page of matches, best first (or newest first with sort:new), with the total count.
 
-    Best first = bm25 (title weighted TITLE_WEIGHT : BODY_WEIGHT) × a recency factor, over every
-    match when there are at most EXACT_MAX, else over the newest RANK_POOL or more. A query with no
-    words (only cat:/since:) lists newest first. Errors the user can fix come back as QueryError.
+    Up to COUNT_CAP matches: the total is exact and best first is bm25 (title weighted TITLE_WEIGHT :
+    BODY_WEIGHT) × a recency factor. More: the total is estimated (`total_exact` False) and best first
+    ranks the newest RANK_POOL or more matches by whether the words are in the title × recency.
+    `sort:new` is exact either way. A query with no words (only cat:/since:) lists newest first.
+    Errors the user can fix come back as QueryError.
     """
     parsed = parse_query(query) if isinstance(query, str) else query
     if isinstance(parsed, QueryError):
@@ -329,36 +341,70 @@ async def search(
     offset = max(0, int(offset))
     since_ts = int((now - parsed.since).timestamp()) if parsed.since is not None else None
     newest = await _newest(db, now)
-    total = await _total(db, parsed, since_ts, newest)
-    if total == 0 or offset >= total:
-        return SearchPage(parsed, (), total, offset, limit)
+    count = await _probe(db, parsed, since_ts, newest)
+    total = count.total
+    if total == 0 or (count.exact and offset >= total):
+        return SearchPage(parsed, (), total, offset, limit, total_exact=count.exact)
 
     ranked = _plan(parsed, None).relevance != "none" and parsed.sort != SORT_NEW
     need = max(RANK_POOL, offset + limit) if ranked else offset + limit
-    hours, pool = await _window(db, parsed, since_ts, newest, total, need)
-    plan = _plan(parsed, hours)
+    # Exact count: every match. Else windows of the newest ~`want` articles, widened until one holds `need` matches.
+    want = None if count.exact else need * 1.5 / count.density
+    while True:
+        hours, whole = await _window_hours(db, want, newest, since_ts)
+        rows = await _page(db, parsed, hours, since_ts, ranked=ranked, bm25=count.exact, now=now, limit=limit,
+                           offset=offset)
+        pool = int(rows[0][2]) if rows else await _count(db, _plan(parsed, hours))
+        if whole or pool >= need:
+            break
+        want *= 4
+    if whole and not count.exact:  # the window grew to everything: the pool is the exact total
+        total = pool
+    exact = count.exact or whole
+    hits = await _hits(db, [(int(r[0]), float(r[1])) for r in rows], parsed)
+    return SearchPage(parsed, tuple(hits), total, offset, limit, pool if ranked and not exact else 0, exact)
+
+
+async def _window_hours(db: Database, want: float | None, newest: int, since_ts: int | None) -> tuple[list[str] | None, bool]:
+    """Time tokens from the published time of the `want`-th newest article on, and False; or, when that
+    reaches past since: or the oldest article (or `want` is None), since:'s own cover (None: all time), True."""
+    everything = (suffix_cover(since_ts, newest) if since_ts is not None else None), True
+    if want is None:
+        return everything
+    row = await db.fetchone("SELECT published FROM articles ORDER BY published DESC LIMIT 1 OFFSET ?", (int(want),))
+    if row is None:
+        return everything
+    hours = suffix_cover(int(row[0]), newest, WINDOW_TOKENS)
+    if since_ts is not None and _bucket_start(hours[0]) <= since_ts:
+        return everything
+    return hours, False
+
+
+async def _page(db: Database, q: ParsedQuery, hours: list[str] | None, since_ts: int | None, *, ranked: bool,
+                bm25: bool, now: datetime, limit: int, offset: int) -> list:
+    """(id, score, matches in these hours) for one page."""
+    plan = _plan(q, hours)
     sql, params = _source(plan, join=True)
     if since_ts is not None:
         sql += " AND a.published >= ?"
         params.append(since_ts)
+    recency = f"({RECENCY_FLOOR} + 1.0 / (1.0 + max(0, ? - a.published) / {RECENCY_DAYS * 86400.0}))"
     if not ranked:
-        rows = await db.fetchall(
-            f"SELECT a.id, 0.0 {sql} ORDER BY a.published DESC, a.id DESC LIMIT ? OFFSET ?", [*params, limit, offset]
-        )
+        score, score_params, order = "0.0", [], "a.published DESC, a.id DESC"
+    elif bm25 and plan.relevance == "bm25":
+        score = f"-bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}, 0.0) * {recency}"
+        score_params, order = [int(now.timestamp())], "score DESC, a.id DESC"
     else:
-        if plan.relevance == "bm25":
-            relevance = f"-bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}, 0.0)"
-            rel_params: list[object] = []
-        else:
-            relevance = f"(1.0 + {TITLE_WEIGHT - 1.0} * (" + " OR ".join("instr(a.title, ?) > 0" for _ in plan.title_chars) + "))"
-            rel_params = list(plan.title_chars)
-        rows = await db.fetchall(
-            f"SELECT a.id, {relevance} * ({RECENCY_FLOOR} + 1.0 / (1.0 + max(0, ? - a.published) / "
-            f"{RECENCY_DAYS * 86400.0})) AS score {sql} ORDER BY score DESC, a.id DESC LIMIT ? OFFSET ?",
-            [*rel_params, int(now.timestamp()), *params, limit, offset],
-        )
-    hits = await _hits(db, [(int(r[0]), float(r[1])) for r in rows], parsed)
-    return SearchPage(parsed, tuple(hits), total, offset, limit, pool if ranked and pool < total else 0)
+        rel, rel_params = _presence(q)
+        score, score_params = f"{rel} * {recency}", [*rel_params, int(now.timestamp())]
+        order = "score DESC, a.published DESC, a.id DESC"
+    # bm25() only works while its FTS5 cursor is on the row: score first, count and page after.
+    order = order.replace("a.", "")
+    return await db.fetchall(
+        f"WITH m AS MATERIALIZED (SELECT a.id AS id, a.published AS published, {score} AS score {sql}) "
+        f"SELECT id, score, count(*) OVER () AS pool FROM m ORDER BY {order} LIMIT ? OFFSET ?",
+        [*score_params, *params, limit, offset],
+    )
 
 
 async def matching_ids(db: Database, query: str | ParsedQuery, *, now: datetime) -> list[int] | QueryError:
@@ -451,7 +497,8 @@ def format_cli_results(page: SearchPage | QueryError, tz=timezone.utc) -> str:
     if not page.hits:
         return f"no results for {shown}"
     first = page.offset + 1
-    lines = [f"{page.total} results for {shown} (showing {first}–{page.offset + len(page.hits)}, "
+    count = f"{page.total}" if page.total_exact else f"about {page.total}"
+    lines = [f"{count} results for {shown} (showing {first}–{page.offset + len(page.hits)}, "
              f"page {page.page + 1}/{page.pages})"]
     if page.ranked_among:
         lines[0] += f"; best of the newest {page.ranked_among}"
