@@ -6,6 +6,7 @@ attempt is logged with the user id.
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 from functools import wraps
 from io import BytesIO
@@ -45,7 +46,7 @@ def feed_error(lang: str, error: feeds.FeedError) -> str:
 
 def _feed_id(context: ContextTypes.DEFAULT_TYPE) -> int | None:
     args = context.args or []
-    return int(args[0]) if args and args[0].isdigit() and len(args[0]) < 10 else None
+    return int(args[0]) if args and re.fullmatch(r"[0-9]{1,9}", args[0]) else None
 
 
 @admin_only

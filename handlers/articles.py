@@ -35,7 +35,7 @@ async def latest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     chat, _ = await ensure_chat(update, context)
     args = list(context.args or [])
     count = LATEST_DEFAULT
-    if args and re.fullmatch(r"[0-9０-９]+", args[-1]):
+    if args and re.fullmatch(r"[0-9０-９]{1,6}", args[-1]):
         count = int(args.pop().translate(str.maketrans("０１２３４５６７８９", "0123456789")))
         if not 1 <= count <= LATEST_MAX:
             await reply(update, t(chat.lang, "latest_bad_count", max=LATEST_MAX))

@@ -1,6 +1,8 @@
 """/watch, /watches, /unwatch: standing keyword alerts, delivered like subscriptions."""
 from __future__ import annotations
 
+import re
+
 from telegram import Update
 from telegram.ext import ContextTypes
 
@@ -45,7 +47,7 @@ async def watches_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat, _ = await ensure_chat(update, context)
     raw = argument(context)
-    if not raw.isdigit() or len(raw) > 6:
+    if not re.fullmatch(r"[0-9]{1,6}", raw):
         await reply(update, t(chat.lang, "unwatch_usage"))
         return
     if not await require_manager(update, context, chat):

@@ -121,3 +121,11 @@ async def test_watch_commands(h):
     assert "removed" in msg["text"]
     (msg,) = await h.say(chat, u, "/watches")
     assert "No keyword alerts" in msg["text"]
+
+
+@pytest.mark.parametrize("text,expect", [("/unwatch ²", "Usage"), ("/unwatch ①", "Usage"),
+                                         ("/latest " + "0" * 5000, "too long"), ("/latest 123456", "1 to 20")])
+async def test_odd_digits_get_usage_not_an_error(h, text, expect):
+    u = h.sb.add_user("U", language_code="en")
+    (msg,) = await h.say(h.sb.private_chat(u), u, text)
+    assert expect in msg["text"] and "wrong" not in msg["text"]
