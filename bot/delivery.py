@@ -223,8 +223,10 @@ class DeliveryEngine:
         tries = 0
         body, as_html = send.body, True
         while True:
-            await self.limiter.acquire(chat_id, send.chat_type)
             await outbox.mark_in_flight(self.db, send.id)
+            # The slot comes last, right before the request: a 429 that arrives while we wrote to the
+            # database still holds this send back.
+            await self.limiter.acquire(chat_id, send.chat_type)
             timeout = self.send_timeout * (1 + send.attempts)
             try:
                 message_id = await self._call(chat_id, send, body, as_html, timeout)

@@ -72,7 +72,7 @@ def render_item(item: DigestItem, lang: str, tz: ZoneInfo, now: datetime, senten
                 *, with_category: bool = False) -> str:
     title = item.title if len(item.title) <= MAX_TITLE_CHARS else item.title[:MAX_TITLE_CHARS - 1] + "…"
     head = f'<a href="{_href(item.url)}">{escape(title)}</a>' if item.url else escape(title)
-    meta = [item.source, _when(item.published, tz, now)]
+    meta = [item.source[:100], _when(item.published, tz, now)]
     if with_category and item.categories:
         meta.insert(0, " › ".join(item.categories[-2:]))
     lines = [f"<b>{head}</b>", f"<i>{escape(' · '.join(m for m in meta if m))}</i>"]
