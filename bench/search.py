@@ -25,7 +25,7 @@ from bot.clean import fold
 from bot.ingest import ingest_paths, iter_post_files
 from bot.progress import progress
 from bot.query import ParsedQuery, parse_query
-from storage.articles import category_key, get_articles, latest
+from storage.articles import latest
 from storage.db import Database, open_db
 from storage.search import rebuild_index, search, matching_ids
 
@@ -48,17 +48,6 @@ MULTI = [
     '"root hash"', "cat:金融 中国", "日本 sort:new",
 ]
 LATEST = [(), ("金融",), ("Tech",), ("社交媒体", "V2EX"), ("金融", "新浪财经", "新浪财经－国內")]
-# What /latest with a category could run instead (not wired in: storage/articles.py is not this
-# module's): skip from one distinct category_key under the prefix to the next, take each one's
-# newest from the (category_key, published) index, merge. No sort of the whole category.
-LATEST_SKIP_SCAN = """WITH RECURSIVE keys(k) AS (
-  SELECT (SELECT min(category_key) FROM articles WHERE category_key >= ?1 AND category_key < ?2)
-  UNION ALL
-  SELECT (SELECT min(category_key) FROM articles WHERE category_key > keys.k AND category_key < ?2)
-  FROM keys WHERE keys.k IS NOT NULL)
-SELECT a.id FROM keys JOIN articles a ON a.id IN (
-  SELECT id FROM articles WHERE category_key = keys.k ORDER BY published DESC, id DESC LIMIT ?3)
-ORDER BY a.published DESC, a.id DESC LIMIT ?3"""
 
 
 # ---------------------------------------------------------------- reference scan (independent of bot.query)
@@ -210,16 +199,6 @@ async def run(args: argparse.Namespace) -> int:
             tm = Timing()
             await timed(lambda cat=cat: latest(db, category=cat, limit=5), tm, args.runs * 20)
             lat.append(("/latest " + (" › ".join(cat) or "(all)"), tm))
-            if cat:
-                prefix = category_key(cat)
-                tm = Timing()
-
-                async def skip_scan(prefix=prefix):
-                    ids = [r[0] for r in await db.fetchall(LATEST_SKIP_SCAN, (prefix, prefix + "\U0010ffff", 5))]
-                    return await get_articles(db, ids)
-
-                await timed(skip_scan, tm, args.runs * 20)
-                lat.append(("  proposed skip-scan", tm))
 
     print()
     print(f"{sz['articles']} articles; stored text {sz['text'] / 1e6:.1f} MB (articles table {sz['table'] / 1e6:.1f} MB)")
