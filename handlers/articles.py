@@ -140,7 +140,8 @@ async def read_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 # ------------------------------------------------------------------ /search
 def render_page(chat: ChatRow, page: SearchPage, session_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
     lang = chat.lang
-    lines = [t(lang, "search_header", query=page.query.describe() or page.query.text, total=page.total)]
+    total = page.total if page.total_exact else f"≈{page.total}"  # large result sets are estimated
+    lines = [t(lang, "search_header", query=page.query.describe() or page.query.text, total=total)]
     for n, hit in enumerate(page.hits, start=page.offset + 1):
         meta = escape(" · ".join(x for x in (hit.author or " › ".join(hit.categories[-2:]), _when(chat, hit.published)) if x))
         lines.append(f"\n{n}. {hit.title_html}\n<i>{meta}</i>\n{hit.snippet_html}\n/read_{hit.article_id}")
