@@ -19,7 +19,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.i18n import t
+from bot.i18n import language_of, t
 from handlers import admin as admin_handlers
 from handlers import articles as article_handlers
 from handlers import delivery as delivery_handlers
@@ -27,7 +27,7 @@ from handlers import settings as settings_handlers
 from handlers import start as start_handlers
 from handlers import subscriptions as sub_handlers
 from handlers import watches as watch_handlers
-from handlers.common import Services, rate_limit_gate, reply, services
+from handlers.common import Services, rate_limit_gate, reply
 from storage.db import Database, connect
 
 log = logging.getLogger("newsbot.app")
@@ -50,9 +50,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
               exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None and update.callback_query is None:
         try:
-            await reply(update, t("en" if not update.effective_user else
-                                  ("zh" if (update.effective_user.language_code or "").startswith("zh") else "en"),
-                                  "error_generic"))
+            user = update.effective_user
+            await reply(update, t(language_of(user.language_code if user else None), "error_generic"))
         except TelegramError:
             pass
 
@@ -170,9 +169,3 @@ class BotRuntime:
         finally:
             await self.stop()  # also after a failed start: the database thread must not keep us alive
 
-
-def services_of(app: Application) -> Services:
-    return app.bot_data["services"]
-
-
-__all__ = ["BotRuntime", "register_handlers", "command_list", "services", "services_of"]

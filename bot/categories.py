@@ -105,6 +105,3 @@ def by_token(tree: list[Node], token: str) -> Node | None:
             return n
     return None
 
-
-def is_under(path: tuple[str, ...], ancestor: tuple[str, ...]) -> bool:
-    return len(path) >= len(ancestor) and all(fold(a) == fold(b) for a, b in zip(path, ancestor))

@@ -121,12 +121,6 @@ class IngestReport:
     def total(self) -> int:
         return self.new + self.known + self.updated + self.duplicate + self.same_story + len(self.rejected)
 
-    def merge(self, other: "IngestReport") -> None:
-        for name in ("new", "known", "updated", "duplicate", "same_story"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.rejected.extend(other.rejected)
-        self.new_ids.extend(other.new_ids)
-
     def summary_line(self) -> str:
         return (
             f"{self.new} new, {self.known} already known, {self.updated} updated, "
