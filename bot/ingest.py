@@ -17,6 +17,7 @@ from bot.clean import clean_body, guess_language, is_lead_image
 from bot.dedupe import content_hash
 from bot.model import Article, RejectedPost
 from bot.parse import MAX_POST_BYTES, parse_post
+from bot.query import IndexTerms, index_terms
 
 POST_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 BATCH_SIZE = 200
@@ -163,8 +164,9 @@ async def store_batch(db, articles: list[Article], summariser: Summariser = defa
 
 def prepare_file(path: Path, root: Path | None, feed_id: int | None, default_tz: ZoneInfo,
                  category_override: tuple[str, ...], summariser: Summariser | None = default_summariser,
-                 ) -> tuple[Article, list[str], int] | tuple[str, str]:
-    """Read, build and summarise one file: (article, summary, version), or (source, reason) if rejected.
+                 ) -> tuple[Article, list[str], int, IndexTerms] | tuple[str, str]:
+    """Read, build, summarise and tokenise one file for the index: (article, summary, version, index
+    terms), or (source, reason) if rejected.
 
     Pure apart from reading the file, so it can run in a worker process.
     """
@@ -180,9 +182,8 @@ def prepare_file(path: Path, root: Path | None, feed_id: int | None, default_tz:
         return str(path), exc.reason
     except OSError as exc:
         return str(path), f"unreadable: {exc.strerror or exc}"
-    if summariser is None:
-        return art, [], 0
-    return (art, *summariser(art))
+    summary, version = summariser(art) if summariser is not None else ([], 0)
+    return art, summary, version, index_terms(art.title, art.text)
 
 
 def _prepare_chunk(files: list[tuple[Path, Path | None]], feed_id, default_tz, category_override):

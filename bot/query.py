@@ -188,6 +188,20 @@ def fts_chars(title: str, body: str) -> str:
     return " ".join(sorted(chars))
 
 
+@dataclass(frozen=True, slots=True)
+class IndexTerms:
+    """An article's index text computed ahead of storing (in an ingest worker process), so that the
+    storing process only hands it over: `fts_text` of the title and of the text, and `fts_chars`."""
+
+    title: str
+    body: str
+    chars: str
+
+
+def index_terms(title: str, body: str) -> IndexTerms:
+    return IndexTerms(fts_text(title), fts_text(body), fts_chars(title, body))
+
+
 # ---------------------------------------------------------------- meta tokens: categories and time
 
 _CATEGORY_SEP = "\x1f"  # as in storage.articles.category_key

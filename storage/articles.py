@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
@@ -11,7 +12,9 @@ import aiosqlite
 
 from bot.dedupe import STORY_WINDOW_SECONDS, text_key, title_key
 from bot.model import Article
+from bot.query import IndexTerms
 from storage.db import Database
+from storage.search import terms_ahead
 
 CATEGORY_SEP = "\x1f"
 
@@ -47,27 +50,34 @@ def _dt(ts: int) -> datetime:
 
 
 def store_article_sync(
-    conn: sqlite3.Connection, article: Article, summary: list[str], summary_version: int
+    conn: sqlite3.Connection, article: Article, summary: list[str], summary_version: int,
+    terms: IndexTerms | None = None,
 ) -> Stored:
-    """Insert or update one article inside the caller's open transaction (database thread)."""
+    """Insert or update one article inside the caller's open transaction (database thread).
+
+    `terms`, when given, is the article's index text computed ahead (by an ingest worker).
+    """
     row = conn.execute("SELECT id, content_hash, story_key FROM articles WHERE uid = ?", (article.uid,)).fetchone()
     ckey = category_key(article.categories)
     if row is not None:
         if row[1] == article.content_hash:
             return Stored(Outcome.KNOWN, row[0], row[2])
-        conn.execute(
-            "UPDATE articles SET title=?, categories=?, category_key=?, author=?, published=?, image_url=?, "
-            "body=?, language=?, content_hash=?, title_key=?, text_key=?, flags=?, url=? WHERE id=?",
-            (article.title, json.dumps(article.categories, ensure_ascii=False), ckey,
-             article.author, _ts(article.published), article.image_url, article.text, article.language,
-             article.content_hash, title_key(article.title), text_key(article.paragraphs),
-             ",".join(sorted(article.flags)), article.url, row[0]),
-        )
+        with terms_ahead(article.title, article.text, terms):
+            conn.execute(
+                "UPDATE articles SET title=?, categories=?, category_key=?, author=?, published=?, image_url=?, "
+                "body=?, language=?, content_hash=?, title_key=?, text_key=?, flags=?, url=? WHERE id=?",
+                (article.title, json.dumps(article.categories, ensure_ascii=False), ckey,
+                 article.author, _ts(article.published), article.image_url, article.text, article.language,
+                 article.content_hash, title_key(article.title), text_key(article.paragraphs),
+                 ",".join(sorted(article.flags)), article.url, row[0]),
+            )
         _put_summary(conn, row[0], summary, summary_version)
         return Stored(Outcome.UPDATED, row[0], row[2])
 
+    # `+category_key`: seek by content hash (a handful of rows). Without it SQLite picked the category
+    # index and read every article in the category, the main cost of storing into a large database.
     dup = conn.execute(
-        "SELECT id, story_key FROM articles WHERE content_hash = ? AND category_key = ? LIMIT 1",
+        "SELECT id, story_key FROM articles WHERE content_hash = ? AND +category_key = ? LIMIT 1",
         (article.content_hash, ckey),
     ).fetchone()
     if dup is not None:
@@ -90,15 +100,16 @@ def store_article_sync(
     if same is not None:
         story, outcome = same[0], Outcome.SAME_STORY
 
-    cur = conn.execute(
-        "INSERT INTO articles (uid, feed_id, source, url, title, categories, category_key, author, published, "
-        "ingested, image_url, body, language, content_hash, story_key, title_key, text_key, flags) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (article.uid, article.feed_id, article.source, article.url, article.title,
-         json.dumps(article.categories, ensure_ascii=False), ckey, article.author,
-         _ts(article.published), _ts(article.ingested), article.image_url, article.text, article.language,
-         article.content_hash, story, tkey, xkey, ",".join(sorted(article.flags))),
-    )
+    with terms_ahead(article.title, article.text, terms):
+        cur = conn.execute(
+            "INSERT INTO articles (uid, feed_id, source, url, title, categories, category_key, author, published, "
+            "ingested, image_url, body, language, content_hash, story_key, title_key, text_key, flags) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (article.uid, article.feed_id, article.source, article.url, article.title,
+             json.dumps(article.categories, ensure_ascii=False), ckey, article.author,
+             _ts(article.published), _ts(article.ingested), article.image_url, article.text, article.language,
+             article.content_hash, story, tkey, xkey, ",".join(sorted(article.flags))),
+        )
     article_id = int(cur.lastrowid)
     _put_summary(conn, article_id, summary, summary_version)
     return Stored(outcome, article_id, story)
@@ -111,8 +122,9 @@ async def store_article(
     return await conn._execute(store_article_sync, conn._conn, article, summary, summary_version)
 
 
-async def store_articles(db: Database, items: list[tuple[Article, list[str], int]]) -> list[Stored]:
-    """Store a batch (article, summary, summariser version) in one transaction on the database thread."""
+async def store_articles(db: Database, items: Sequence[tuple]) -> list[Stored]:
+    """Store a batch in one transaction on the database thread: each item is (article, summary,
+    summariser version) or (article, summary, summariser version, index terms)."""
     return await db.run_in_transaction(lambda conn: [store_article_sync(conn, *item) for item in items])
 
 

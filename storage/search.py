@@ -25,13 +25,15 @@ import json
 import math
 import sqlite3
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import aiosqlite
 
 from bot.query import (
-    SORT_NEW, ParsedQuery, Phrase, QueryError, category_token, cover_tokens, fts_chars, fts_text, meta_tokens,
+    SORT_NEW, IndexTerms, ParsedQuery, Phrase, QueryError, category_token, cover_tokens, fts_chars, fts_text, meta_tokens,
     parse_query, phrase_tokens, suffix_cover,
 )
 from bot.snippet import Snippet, highlight_html, make_snippet
@@ -56,10 +58,44 @@ _META = "{meta}"
 
 # ---------------------------------------------------------------- index upkeep
 
+# Index text computed ahead (bot.query.IndexTerms from an ingest worker), looked up by the trigger
+# functions before computing it: entries are only present while `terms_ahead` holds them, and as each
+# value is a pure function of its key, a lookup by any thread is correct whichever entry it finds.
+_TEXT_AHEAD: dict[str, str] = {}
+_CHARS_AHEAD: dict[tuple[str, str], str] = {}
+
+
+@contextmanager
+def terms_ahead(title: str, body: str, terms: IndexTerms | None) -> Iterator[None]:
+    """While inside, the search triggers use `terms` for this title and text instead of computing them."""
+    if terms is None:
+        yield
+        return
+    _TEXT_AHEAD[title], _TEXT_AHEAD[body], _CHARS_AHEAD[title, body] = terms.title, terms.body, terms.chars
+    try:
+        yield
+    finally:
+        _TEXT_AHEAD.pop(title, None)
+        _TEXT_AHEAD.pop(body, None)
+        _CHARS_AHEAD.pop((title, body), None)
+
+
+def _sql_fts_text(text: object) -> str:
+    if not isinstance(text, str):
+        return ""
+    ahead = _TEXT_AHEAD.get(text)
+    return ahead if ahead is not None else fts_text(text)
+
+
+def _sql_fts_chars(title: object, body: object) -> str:
+    title, body = (title if isinstance(title, str) else ""), (body if isinstance(body, str) else "")
+    ahead = _CHARS_AHEAD.get((title, body))
+    return ahead if ahead is not None else fts_chars(title, body)
+
+
 _FUNCTIONS = (
-    ("newsbot_fts_text", 1, lambda text: fts_text(text) if isinstance(text, str) else ""),
-    ("newsbot_fts_chars", 2, lambda title, body: fts_chars(title if isinstance(title, str) else "",
-                                                           body if isinstance(body, str) else "")),
+    ("newsbot_fts_text", 1, _sql_fts_text),
+    ("newsbot_fts_chars", 2, _sql_fts_chars),
     ("newsbot_fts_meta", 2, lambda key, published: meta_tokens(key if isinstance(key, str) else "",
                                                                published if isinstance(published, int) else 0)),
 )

@@ -355,6 +355,27 @@ async def test_reingest_after_delete_and_rebuild(corpus_db: Path, tmp_path: Path
         await fts_integrity(db)
 
 
+async def test_index_text_made_in_worker_processes_is_the_triggers_own(tmp_path: Path) -> None:
+    """Ingest with worker processes hands the index text over ready-made (bot.query.IndexTerms): it must
+    be exactly what the triggers compute, or contentless deletes would corrupt the index."""
+    subprocess.run([sys.executable, str(SYNTH), "--out", str(tmp_path / "posts"), "--count", "150", "--seed", "5"],
+                   check=True, capture_output=True)
+    queries = ["中国", "公司", "市场", "the", "国", "中国 -公司"]
+    async with open_db(tmp_path / "w.sqlite3") as db:
+        report = await ingest_paths(db, [tmp_path / "posts"], workers=2)
+        assert report.new > 100
+        assert not storage.search._TEXT_AHEAD and not storage.search._CHARS_AHEAD  # nothing left behind
+        found = {q: await matching_ids(db, q, now=NOW) for q in queries}
+        assert all(found[q] for q in queries[:4])
+        victims = found["中国"][:10]
+        await db.write(f"DELETE FROM articles WHERE id IN ({','.join(map(str, victims))})")  # recomputes tokens
+        await fts_integrity(db)
+        await rebuild_index(db)  # every entry recomputed by the SQL functions
+        for q in queries:
+            assert await matching_ids(db, q, now=NOW) == [i for i in found[q] if i not in victims], q
+        await fts_integrity(db)
+
+
 # ---------------------------------------------------------------- hostile input
 
 HOSTILE = [
