@@ -77,13 +77,16 @@ def normalise_line(line: str) -> str:
     return _CONTROL.sub("", _SPACES.sub(" ", line)).strip()
 
 
-# All rules in one pattern: most lines are real text, and one search rejects them all at once.
-_ANY_BOILERPLATE = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in BOILERPLATE_LINES))
+# All rules in two patterns, so most lines (real text) are rejected by one match at the line's start
+# and one search for the few rules that can match anywhere. Kept apart because a `^` branch in an
+# alternation stops the regex engine from skipping ahead to where a match could start.
+_AT_START = re.compile("|".join(f"(?:{p.pattern})" for _, p in BOILERPLATE_LINES if p.pattern.startswith("^")))
+_ANYWHERE = re.compile("|".join(f"(?:{p.pattern})" for _, p in BOILERPLATE_LINES if not p.pattern.startswith("^")))
 
 
 def boilerplate_rule(line: str) -> str | None:
     """The name of the boilerplate rule a line matches, or None for real text."""
-    if not _ANY_BOILERPLATE.search(line):
+    if not (_AT_START.match(line) or _ANYWHERE.search(line)):
         return None
     for name, pattern in BOILERPLATE_LINES:
         if pattern.search(line):
@@ -193,17 +196,13 @@ def is_lead_image(url: str | None, body_images: tuple[str, ...]) -> bool:
     return bool(url) and url in body_images and not _PLACEHOLDER_IMAGE.search(url)
 
 
+_SCRIPTS = (re.compile("[\u4e00-\u9fff\u3400-\u4dbf]"), re.compile("[\u3040-\u30ff]"), re.compile("[A-Za-z]"))
+
+
 def guess_language(text: str) -> str:
     """zh, ja or en from the script mix of a sample of the text."""
     sample = text[:3000]
-    cjk = kana = latin = 0
-    for ch in sample:
-        if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf":
-            cjk += 1
-        elif "\u3040" <= ch <= "\u30ff":
-            kana += 1
-        elif ch.isascii() and ch.isalpha():
-            latin += 1
+    cjk, kana, latin = (len(pattern.findall(sample)) for pattern in _SCRIPTS)
     if kana >= 3 and kana * 4 >= cjk:
         return "ja"
     if cjk + kana == 0 or latin > 4 * (cjk + kana):

@@ -248,12 +248,20 @@ async def ingest_paths(
 
     loop = asyncio.get_running_loop()
     pending: list[asyncio.Future] = []
+    ready: list = []
+    # Bounded read-ahead keeps memory flat, and is deep enough that the workers keep going while a
+    # batch is being stored (stored in batches of BATCH_SIZE: fewer, larger transactions).
+    ahead = BATCH_SIZE // WORKER_CHUNK + 2 * workers
     # forkserver: workers never inherit this process's threads (aiosqlite, asyncio) mid-flight.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
         for chunk in _chunks(files, WORKER_CHUNK):
             pending.append(loop.run_in_executor(pool, _prepare_chunk, chunk, feed_id, default_tz, category_override))
-            if len(pending) > 2 * workers:  # bounded read-ahead keeps memory flat
-                await store(await pending.pop(0))
+            if len(pending) > ahead:
+                ready += await pending.pop(0)
+                if len(ready) >= BATCH_SIZE:
+                    await store(ready)
+                    ready = []
         for fut in pending:
-            await store(await fut)
+            ready += await fut
+        await store(ready)
     return report

@@ -59,6 +59,7 @@ _CJK_GAP = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")           # after _SEPARAT
 _INDEX_TOKEN = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")             # after both: CJK chars, other runs
 _CHUNK = re.compile(rf"([{_CJK}]+)|[^\s{_CJK}]+")               # after _SEPARATORS: CJK runs, other runs
 _CJK_CHAR = re.compile(rf"[{_CJK}]")                             # after _SEPARATORS
+_CJK_RUN = re.compile(rf"[{_CJK}]+")                             # after _SEPARATORS
 _TOKEN = re.compile(rf"(?P<cjk>(?=[^\W_])[{_CJK}])|[^\W_{_CJK}{_UNSAFE}]+")  # on raw folded text
 
 
@@ -133,14 +134,17 @@ def fts_text(text: str) -> str:
     """
     if not text:
         return ""
+    words = _folded_words(text)
     out: list[str] = []
     prev_last = ""
-    for m in _CHUNK.finditer(_folded_words(text)):
-        run = m.group(1)
-        if run is None:
-            out.append(m.group(0))
+    pos = 0
+    # Only CJK runs need work: the Latin words between them are already space-separated tokens.
+    for m in _CJK_RUN.finditer(words):
+        between = words[pos:m.start()].strip()
+        if between:
+            out.append(between)
             prev_last = ""
-            continue
+        run = m.group()
         if run[0] == prev_last:
             out.append(BARRIER)
         if len(run) == 1:
@@ -148,6 +152,10 @@ def fts_text(text: str) -> str:
         else:
             out.extend(map(operator.add, run[:-1], run[1:]))
         prev_last = run[-1]
+        pos = m.end()
+    tail = words[pos:].strip()
+    if tail:
+        out.append(tail)
     return " ".join(out)
 
 
