@@ -17,7 +17,10 @@ from storage.db import Database
 
 @dataclass(frozen=True, slots=True)
 class FeedInfo:
-    """One feed row with its article count. Times are aware UTC; `category` is () when not overridden."""
+    """One feed row with its article count. Times are aware UTC; `category` is () when not overridden.
+
+    `articles` is None when not counted: `due_feeds` (the poller never shows it).
+    """
 
     id: int
     name: str
@@ -32,7 +35,7 @@ class FeedInfo:
     next_poll_at: datetime | None
     last_poll_at: datetime | None
     failure_notified: bool
-    articles: int
+    articles: int | None
     etag: str | None = None
     last_modified: str | None = None
 
@@ -57,6 +60,8 @@ def _ts(dt: datetime) -> int:
 _SELECT = (
     "SELECT f.*, (SELECT COUNT(*) FROM articles a WHERE a.feed_id = f.id) AS n_articles FROM feeds f "
 )
+# Every poll round: counting would read each feed's whole slice of articles_by_feed for nothing.
+_SELECT_UNCOUNTED = "SELECT f.*, NULL AS n_articles FROM feeds f "
 
 
 def _row_to_feed(row: aiosqlite.Row) -> FeedInfo:
@@ -66,7 +71,8 @@ def _row_to_feed(row: aiosqlite.Row) -> FeedInfo:
         paused=bool(row["paused"]), created_at=_dt(row["created_at"]),  # type: ignore[arg-type]
         last_success=_dt(row["last_success"]), last_error=row["last_error"], failures=row["failures"],
         next_poll_at=_dt(row["next_poll_at"]), last_poll_at=_dt(row["last_poll_at"]),
-        failure_notified=bool(row["failure_notified"]), articles=int(row["n_articles"]),
+        failure_notified=bool(row["failure_notified"]),
+        articles=int(row["n_articles"]) if row["n_articles"] is not None else None,
         etag=row["etag"], last_modified=row["last_modified"],
     )
 
@@ -87,9 +93,9 @@ async def find_feed(db: Database, location: str) -> FeedInfo | None:
 
 
 async def due_feeds(db: Database, now: datetime) -> list[FeedInfo]:
-    """Unpaused feeds never polled or whose next poll time has come."""
+    """Unpaused feeds never polled or whose next poll time has come (`articles` not counted)."""
     rows = await db.fetchall(
-        _SELECT + "WHERE f.paused = 0 AND (f.next_poll_at IS NULL OR f.next_poll_at <= ?) ORDER BY f.id",
+        _SELECT_UNCOUNTED + "WHERE f.paused = 0 AND (f.next_poll_at IS NULL OR f.next_poll_at <= ?) ORDER BY f.id",
         (_ts(now),),
     )
     return [_row_to_feed(r) for r in rows]

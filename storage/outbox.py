@@ -174,16 +174,35 @@ class Send:
     item_ids: str
 
 
+DUE_SENDS_CHUNK = 200
+
+
 async def chats_with_due_sends(db: Database, now: datetime, exclude: set[int], limit: int) -> list[int]:
-    """Chats owing messages, oldest planned first, skipping chats already being served."""
-    marks = ",".join("?" * len(exclude))
-    where = f"AND chat_id NOT IN ({marks})" if exclude else ""
-    rows = await db.fetchall(
-        "SELECT chat_id, MIN(id) AS first FROM sends WHERE state IN ('planned', 'in_flight') "
-        f"AND next_attempt_at <= ? {where} GROUP BY chat_id ORDER BY first LIMIT ?",
-        (int(now.timestamp()), *exclude, limit),
-    )
-    return [r["chat_id"] for r in rows]
+    """Chats owing messages, oldest planned first, skipping chats already being served.
+
+    Walks the due sends in id order (index sends_open, migration 0005) and stops at `limit` chats: chats
+    first appear in the order of their oldest due send, as "GROUP BY chat_id ORDER BY MIN(id)" gave, but
+    without grouping the whole backlog on every sender turn. Chunks are whole statements (no cursor held
+    open while others write); each leaves out the chats already found, so a long backlog is skipped in SQLite.
+    """
+    ts = int(now.timestamp())
+    found: list[int] = []
+    after = 0
+    while len(found) < limit:
+        skip = [*exclude, *found]
+        where = f"AND chat_id NOT IN ({','.join('?' * len(skip))})" if skip else ""
+        rows = await db.fetchall(
+            "SELECT id, chat_id FROM sends INDEXED BY sends_open WHERE state IN ('planned', 'in_flight') "
+            f"AND next_attempt_at <= ? AND id > ? {where} ORDER BY id LIMIT ?",
+            (ts, after, *skip, DUE_SENDS_CHUNK),
+        )
+        for r in rows:
+            if r["chat_id"] not in found and len(found) < limit:
+                found.append(r["chat_id"])
+        if len(rows) < DUE_SENDS_CHUNK:
+            break
+        after = rows[-1]["id"]
+    return found
 
 
 async def due_sends(db: Database, chat_id: int, now: datetime) -> list[Send]:

@@ -99,7 +99,9 @@ async def load_matcher(db: Database, *, active_only: bool = True) -> QueryMatche
     Watches whose query no longer parses (a stricter newer newsbot) are skipped."""
     sql = "SELECT w.id, w.chat_id, w.thread_id, w.query FROM watches w"
     if active_only:
-        sql += " JOIN chats c ON c.id = w.chat_id WHERE c.active = 1"
+        # "+": read watches in id order and look each chat up, rather than probing watches for every
+        # active chat (most have none) and sorting.
+        sql += " JOIN chats c ON c.id = w.chat_id WHERE +c.active = 1"
     items: list[tuple[tuple[int, int, int], ParsedQuery]] = []
     for r in await db.fetchall(sql + " ORDER BY w.id"):
         parsed = parse_watch_query(r["query"])
