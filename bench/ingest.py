@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import make_synth, peak_rss_mb, run_child, table
+from bench.common import TreeMemory, make_synth, peak_rss_mb, run_child, table
 
 
 def baseline(folder: Path) -> dict:
@@ -55,9 +55,10 @@ def pipeline(folder: Path, db_path: Path, workers: int) -> dict:
                 return await ingest_paths(db, [folder], progress=advance, workers=workers)
 
     t0, c0 = time.perf_counter(), time.process_time()
-    report = asyncio.run(go())
+    with TreeMemory() as tree:
+        report = asyncio.run(go())
     return {"files": files, "ok": report.total - len(report.rejected), "new": report.new, "wall": time.perf_counter() - t0,
-            "cpu": time.process_time() - c0, "rss_mb": peak_rss_mb(),
+            "cpu": time.process_time() - c0, "rss_mb": peak_rss_mb(), "tree_mb": tree.peak_mb,
             "db_mb": sum(p.stat().st_size for p in db_path.parent.glob(db_path.name + "*")) / 1e6}
 
 

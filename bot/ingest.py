@@ -22,6 +22,8 @@ from bot.query import IndexTerms, index_terms
 POST_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 BATCH_SIZE = 200
 WORKER_CHUNK = 50
+WORKER_LIFE = 20  # chunks
+WORKER_MODULES = ("bot.ingest", "bot.summarise", "bot.query", "bs4", "lxml.etree", "frontmatter", "yaml")
 
 
 def article_uid(feed_id: int | None, source: str) -> str:
@@ -252,8 +254,13 @@ async def ingest_paths(
     # Bounded read-ahead keeps memory flat, and is deep enough that the workers keep going while a
     # batch is being stored (stored in batches of BATCH_SIZE: fewer, larger transactions).
     ahead = BATCH_SIZE // WORKER_CHUNK + 2 * workers
-    # forkserver: workers never inherit this process's threads (aiosqlite, asyncio) mid-flight.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    # forkserver: workers never inherit this process's threads (aiosqlite, asyncio) mid-flight. The
+    # server imports the pipeline once, so the workers forked from it share those pages and start
+    # fast; so a worker is replaced every WORKER_LIFE chunks, returning what a huge post made it hold
+    # (Python keeps freed memory for reuse: one 5 MB post left a worker 40 MB bigger for good).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(WORKER_MODULES))
+    with ProcessPoolExecutor(workers, mp_context=context, max_tasks_per_child=WORKER_LIFE) as pool:
         for chunk in _chunks(files, WORKER_CHUNK):
             pending.append(loop.run_in_executor(pool, _prepare_chunk, chunk, feed_id, default_tz, category_override))
             if len(pending) > ahead:

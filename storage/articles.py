@@ -14,7 +14,7 @@ from bot.dedupe import STORY_WINDOW_SECONDS, text_key, title_key
 from bot.model import Article
 from bot.query import IndexTerms
 from storage.db import Database
-from storage.search import terms_ahead
+from storage.search import index_article
 
 CATEGORY_SEP = "\x1f"
 
@@ -55,22 +55,22 @@ def store_article_sync(
 ) -> Stored:
     """Insert or update one article inside the caller's open transaction (database thread).
 
-    `terms`, when given, is the article's index text computed ahead (by an ingest worker).
+    A new article is added to the search index here; `terms`, when given, is its index text made
+    ahead (by an ingest worker). An update is re-indexed by the update trigger.
     """
     row = conn.execute("SELECT id, content_hash, story_key FROM articles WHERE uid = ?", (article.uid,)).fetchone()
     ckey = category_key(article.categories)
     if row is not None:
         if row[1] == article.content_hash:
             return Stored(Outcome.KNOWN, row[0], row[2])
-        with terms_ahead(article.title, article.text, terms):
-            conn.execute(
-                "UPDATE articles SET title=?, categories=?, category_key=?, author=?, published=?, image_url=?, "
-                "body=?, language=?, content_hash=?, title_key=?, text_key=?, flags=?, url=? WHERE id=?",
-                (article.title, json.dumps(article.categories, ensure_ascii=False), ckey,
-                 article.author, _ts(article.published), article.image_url, article.text, article.language,
-                 article.content_hash, title_key(article.title), text_key(article.paragraphs),
-                 ",".join(sorted(article.flags)), article.url, row[0]),
-            )
+        conn.execute(
+            "UPDATE articles SET title=?, categories=?, category_key=?, author=?, published=?, image_url=?, "
+            "body=?, language=?, content_hash=?, title_key=?, text_key=?, flags=?, url=? WHERE id=?",
+            (article.title, json.dumps(article.categories, ensure_ascii=False), ckey,
+             article.author, _ts(article.published), article.image_url, article.text, article.language,
+             article.content_hash, title_key(article.title), text_key(article.paragraphs),
+             ",".join(sorted(article.flags)), article.url, row[0]),
+        )
         _put_summary(conn, row[0], summary, summary_version)
         return Stored(Outcome.UPDATED, row[0], row[2])
 
@@ -100,17 +100,17 @@ def store_article_sync(
     if same is not None:
         story, outcome = same[0], Outcome.SAME_STORY
 
-    with terms_ahead(article.title, article.text, terms):
-        cur = conn.execute(
-            "INSERT INTO articles (uid, feed_id, source, url, title, categories, category_key, author, published, "
-            "ingested, image_url, body, language, content_hash, story_key, title_key, text_key, flags) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (article.uid, article.feed_id, article.source, article.url, article.title,
-             json.dumps(article.categories, ensure_ascii=False), ckey, article.author,
-             _ts(article.published), _ts(article.ingested), article.image_url, article.text, article.language,
-             article.content_hash, story, tkey, xkey, ",".join(sorted(article.flags))),
-        )
+    cur = conn.execute(
+        "INSERT INTO articles (uid, feed_id, source, url, title, categories, category_key, author, published, "
+        "ingested, image_url, body, language, content_hash, story_key, title_key, text_key, flags) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (article.uid, article.feed_id, article.source, article.url, article.title,
+         json.dumps(article.categories, ensure_ascii=False), ckey, article.author,
+         _ts(article.published), _ts(article.ingested), article.image_url, article.text, article.language,
+         article.content_hash, story, tkey, xkey, ",".join(sorted(article.flags))),
+    )
     article_id = int(cur.lastrowid)
+    index_article(conn, article_id, article.title, article.text, ckey, _ts(article.published), terms)
     _put_summary(conn, article_id, summary, summary_version)
     return Stored(outcome, article_id, story)
 

@@ -156,7 +156,7 @@ class Database:
             await self.conn.close()
 
 
-CACHE_KIB = 32 * 1024          # page cache per connection (a ceiling: pages are allocated as used)
+CACHE_KIB = 16 * 1024          # page cache per connection (a ceiling: pages are allocated as used)
 WAL_CHECKPOINT_PAGES = 4000    # checkpoint when the WAL passes ~16 MB (default ~4 MB)
 
 

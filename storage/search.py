@@ -1,9 +1,10 @@
 """Full-text search over stored articles: the index's upkeep, ranked and paged queries, and the search
 sessions that let Next/Previous buttons survive a restart.
 
-The index (migration 0003; token scheme in bot/query.py) is kept in step with `articles` by triggers
-calling Python SQL functions: `register_functions` adds them to a connection (storage.db.connect does,
-before migrating) and `ensure_index` (re)builds the index when it is new or the scheme changed.
+The index (migration 0003; token scheme in bot/query.py): a new article is added by `index_article`
+(storage.articles stores and indexes in one step); updates and deletes are kept in step by triggers
+calling Python SQL functions, which `register_functions` adds to a connection (storage.db.connect does,
+before migrating); `ensure_index` (re)builds the index when it is new or the scheme changed.
 
 How a page is found, so that a query matching most of 100k articles stays fast:
 - matches are counted in the index alone (category and since: filters are index tokens too), newest
@@ -25,16 +26,14 @@ import json
 import math
 import sqlite3
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import aiosqlite
 
 from bot.query import (
-    SORT_NEW, IndexTerms, ParsedQuery, Phrase, QueryError, category_token, cover_tokens, fts_chars, fts_text, meta_tokens,
-    parse_query, phrase_tokens, suffix_cover,
+    SORT_NEW, IndexTerms, ParsedQuery, Phrase, QueryError, category_token, cover_tokens, fts_chars, fts_text, index_terms,
+    meta_tokens, parse_query, phrase_tokens, suffix_cover,
 )
 from bot.snippet import Snippet, highlight_html, make_snippet
 from storage.db import Database
@@ -58,44 +57,25 @@ _META = "{meta}"
 
 # ---------------------------------------------------------------- index upkeep
 
-# Index text computed ahead (bot.query.IndexTerms from an ingest worker), looked up by the trigger
-# functions before computing it: entries are only present while `terms_ahead` holds them, and as each
-# value is a pure function of its key, a lookup by any thread is correct whichever entry it finds.
-_TEXT_AHEAD: dict[str, str] = {}
-_CHARS_AHEAD: dict[tuple[str, str], str] = {}
+def index_article(conn: sqlite3.Connection, article_id: int, title: str, body: str, category_key: str,
+                  published: int, terms: IndexTerms | None = None) -> None:
+    """Add a newly stored article to both index tables (inside the caller's transaction). `terms` is
+    its index text when already made (by an ingest worker); otherwise it is made here.
 
-
-@contextmanager
-def terms_ahead(title: str, body: str, terms: IndexTerms | None) -> Iterator[None]:
-    """While inside, the search triggers use `terms` for this title and text instead of computing them."""
-    if terms is None:
-        yield
-        return
-    _TEXT_AHEAD[title], _TEXT_AHEAD[body], _CHARS_AHEAD[title, body] = terms.title, terms.body, terms.chars
-    try:
-        yield
-    finally:
-        _TEXT_AHEAD.pop(title, None)
-        _TEXT_AHEAD.pop(body, None)
-        _CHARS_AHEAD.pop((title, body), None)
-
-
-def _sql_fts_text(text: object) -> str:
-    if not isinstance(text, str):
-        return ""
-    ahead = _TEXT_AHEAD.get(text)
-    return ahead if ahead is not None else fts_text(text)
-
-
-def _sql_fts_chars(title: object, body: object) -> str:
-    title, body = (title if isinstance(title, str) else ""), (body if isinstance(body, str) else "")
-    ahead = _CHARS_AHEAD.get((title, body))
-    return ahead if ahead is not None else fts_chars(title, body)
+    Updates and deletes are kept in step by the triggers of migration 0003, which recompute the same
+    text with the SQL functions below: contentless tables delete by exact tokens, so both must agree.
+    """
+    terms = terms or index_terms(title, body)
+    meta = meta_tokens(category_key, published)
+    conn.execute("INSERT INTO articles_fts (rowid, title, body, meta) VALUES (?, ?, ?, ?)",
+                 (article_id, terms.title, terms.body, meta))
+    conn.execute("INSERT INTO articles_chars (rowid, chars) VALUES (?, ?)", (article_id, f"{terms.chars} {meta}"))
 
 
 _FUNCTIONS = (
-    ("newsbot_fts_text", 1, _sql_fts_text),
-    ("newsbot_fts_chars", 2, _sql_fts_chars),
+    ("newsbot_fts_text", 1, lambda text: fts_text(text) if isinstance(text, str) else ""),
+    ("newsbot_fts_chars", 2, lambda title, body: fts_chars(title if isinstance(title, str) else "",
+                                                           body if isinstance(body, str) else "")),
     ("newsbot_fts_meta", 2, lambda key, published: meta_tokens(key if isinstance(key, str) else "",
                                                                published if isinstance(published, int) else 0)),
 )

@@ -330,6 +330,8 @@ def test_index_and_python_matching_agree(docs: list[tuple[str, str]], terms: lis
     parsed = parse_query(" ".join(terms))
     if not isinstance(parsed, ParsedQuery):
         return
+    from storage.search import index_article
+
     conn = search_db()
     for i, (title, body) in enumerate(docs, start=1):
         conn.execute(
@@ -337,6 +339,7 @@ def test_index_and_python_matching_agree(docs: list[tuple[str, str]], terms: lis
             "language, content_hash, story_key) VALUES (?, ?, 's', ?, '[]', 'x\x1f', 0, 0, ?, 'zh', 'h', 'k')",
             (i, f"u{i}", title, body),
         )
+        index_article(conn, i, title, body, "x\x1f", 0)
     sql, params = _source(_plan(parsed, None), join=False)
     got = {r[0] for r in conn.execute(f"SELECT f.rowid {sql}", params)}
     want = {i for i, (t, b) in enumerate(docs, start=1) if MatchDoc(t, b, "x\x1f").matches(parsed)}
