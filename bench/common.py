@@ -24,41 +24,50 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-class TreeMemory:
-    """Peak memory of this process and all its descendants (worker processes included), sampled in a
-    thread: PSS, so pages the workers share (libraries, the forkserver's imports) count once."""
+class ProcessTree:
+    """Peak memory and total CPU time of this process and all its descendants (worker processes
+    included), sampled in a thread. Memory is PSS, so pages the workers share (libraries, the
+    forkserver's imports) count once. CPU counts finished workers through the process that reaped
+    them (their forkserver), read once more on exit."""
 
     def __init__(self, interval: float = 0.25) -> None:
         import threading
 
         self.interval = interval
         self.peak_mb = 0.0
+        self.cpu_s = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _sample(self) -> float:
+    def _sample(self) -> tuple[float, float]:
         import psutil
 
         me = psutil.Process()
-        total = 0
+        memory = cpu = 0.0
         for proc in [me, *me.children(recursive=True)]:
             try:
-                total += proc.memory_full_info().pss
+                memory += proc.memory_full_info().pss
+                t = proc.cpu_times()
+                cpu += t.user + t.system + t.children_user + t.children_system
             except (psutil.Error, AttributeError):  # gone, or no PSS on this platform
                 continue
-        return total / 1e6
+        return memory / 1e6, cpu
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            self.peak_mb = max(self.peak_mb, self._sample())
+            self.peak_mb = max(self.peak_mb, self._sample()[0])
 
-    def __enter__(self) -> TreeMemory:
+    def __enter__(self) -> ProcessTree:
+        self._cpu0 = self._sample()[1]
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        memory, cpu = self._sample()
+        self.peak_mb = max(self.peak_mb, memory)
+        self.cpu_s = cpu - self._cpu0
 
 
 def run_child(module: str, *args: str) -> dict:
