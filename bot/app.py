@@ -82,6 +82,8 @@ def register_handlers(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(sub_handlers.on_button, pattern=r"^sub:"))
     app.add_handler(CallbackQueryHandler(settings_handlers.on_button, pattern=r"^set:"))
     app.add_handler(MessageHandler(filters.COMMAND, start_handlers.unknown_command))  # last in group 0: unmatched only
+    # Also last in group 0, so it runs only for callback data no pattern above matched (one handler per group).
+    app.add_handler(CallbackQueryHandler(start_handlers.unknown_button))
     app.add_error_handler(on_error)
 
 

@@ -1,10 +1,11 @@
-"""/start, /help and /stop: register a chat, explain the bot, pause pushes."""
+"""/start, /help and /stop: register a chat, explain the bot, pause pushes; and the replies to what nothing
+else handles (unknown commands, buttons no handler claims)."""
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.i18n import t
+from bot.i18n import language_of, t
 from handlers.common import require_manager, can_manage, ensure_chat, is_bot_admin, reply, services
 from handlers.subscriptions import category_keyboard
 from storage.chats import set_active
@@ -48,3 +49,17 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return  # in groups, commands meant for other bots are not ours to answer
     chat, _ = await ensure_chat(update, context)
     await reply(update, t(chat.lang, "unknown_command"))
+
+
+async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button no handler claims (a keyboard from an older newsbot, forged data): answer it anyway, or
+    the client shows a spinner until Telegram gives up on the query."""
+    query = update.callback_query
+    assert query is not None
+    if update.effective_chat is not None:
+        chat, _ = await ensure_chat(update, context)
+        lang = chat.lang
+    else:  # a button under an inline-mode message: no chat to look up
+        user = update.effective_user
+        lang = language_of(user.language_code if user else None)
+    await query.answer(t(lang, "stale_button"))

@@ -7,6 +7,7 @@ The semantics are search's (words, "phrases", -exclusions, cat:); since: is refu
 """
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -102,11 +103,17 @@ async def load_matcher(db: Database, *, active_only: bool = True) -> QueryMatche
         # "+": read watches in id order and look each chat up, rather than probing watches for every
         # active chat (most have none) and sorting.
         sql += " JOIN chats c ON c.id = w.chat_id WHERE +c.active = 1"
+    rows = [(r["id"], r["chat_id"], r["thread_id"], r["query"]) for r in await db.fetchall(sql + " ORDER BY w.id")]
+    # Parsing thousands of queries is CPU work: off the event loop, like the matching itself.
+    return await asyncio.to_thread(_build_matcher, rows)
+
+
+def _build_matcher(rows: list[tuple[int, int, int, str]]) -> QueryMatcher[tuple[int, int, int]]:
     items: list[tuple[tuple[int, int, int], ParsedQuery]] = []
-    for r in await db.fetchall(sql + " ORDER BY w.id"):
-        parsed = parse_watch_query(r["query"])
+    for watch_id, chat_id, thread_id, query in rows:
+        parsed = parse_watch_query(query)
         if isinstance(parsed, ParsedQuery):
-            items.append(((r["id"], r["chat_id"], r["thread_id"]), parsed))
+            items.append(((watch_id, chat_id, thread_id), parsed))
     return QueryMatcher.build(items)
 
 
@@ -132,8 +139,18 @@ async def match_new_articles(
             f"SELECT id, title, body, category_key FROM articles WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id",
             chunk,
         )
-        for r in rows:
-            doc = MatchDoc(r["title"], r["body"], r["category_key"])
-            for watch_id, chat_id, thread_id in sorted(matcher.match(doc)):
-                out.append(WatchMatch(r["id"], chat_id, thread_id, watch_id))
+        docs = [(r["id"], r["title"], r["body"], r["category_key"]) for r in rows]
+        # Tokenising and matching a batch against every watch takes seconds at scale; in a worker
+        # thread the bot keeps answering meanwhile. SQL stays here, on the loop (aiosqlite, db's lock).
+        out.extend(await asyncio.to_thread(_match_docs, matcher, docs))
+    return out
+
+
+def _match_docs(
+    matcher: QueryMatcher[tuple[int, int, int]], docs: list[tuple[int, str, str, str]]
+) -> list[WatchMatch]:
+    out: list[WatchMatch] = []
+    for article_id, title, body, category_key in docs:
+        for watch_id, chat_id, thread_id in sorted(matcher.match(MatchDoc(title, body, category_key))):
+            out.append(WatchMatch(article_id, chat_id, thread_id, watch_id))
     return out

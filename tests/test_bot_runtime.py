@@ -107,6 +107,43 @@ async def test_keyboard_toggle_pages_and_stale_buttons(h):
     assert await list_subscriptions(h.db, chat.id) == []
 
 
+def _answers_to(h, query: dict) -> list[dict]:
+    """Every answerCallbackQuery the bot sent for this query, accepted or refused (a second one is refused)."""
+    return [r for r in h.sb.requests
+            if r["method"] == "answerCallbackQuery" and r["params"].get("callback_query_id") == query["id"]]
+
+
+@pytest.mark.parametrize("lang, notice", [("zh", "这个按钮已失效"), ("en", "This button has expired")])
+async def test_unknown_button_is_answered_once_with_a_notice(h, lang, notice):
+    u = h.sb.add_user("U", language_code=lang)
+    chat = h.sb.private_chat(u)
+    (msg,) = await h.say(chat, u, "/settings")
+    q = await h.press(chat, u, msg["message_id"], "zzz:1", timeout=3, forge=True)  # an old or forged keyboard
+    await h.quiet(chat)
+    (answer,) = [a for a in h.sb.callback_answers if a["callback_query_id"] == q["id"]]
+    assert notice in answer["text"] and not answer["show_alert"]
+    assert len(_answers_to(h, q)) == 1
+
+
+async def test_known_buttons_are_answered_once_not_also_by_the_fallback(h):
+    u = h.sb.add_user("U", language_code="en")
+    chat = h.sb.private_chat(u)
+    (settings,) = await h.say(chat, u, "/settings")
+    (subscribe,) = await h.say(chat, u, "/subscribe")
+    page = next(data for _, data in buttons(subscribe) if data.startswith("sub:p:"))
+    pressed = [await h.press(chat, u, settings["message_id"], "set:len:+1"),
+               await h.press(chat, u, subscribe["message_id"], page),
+               await h.press(chat, u, subscribe["message_id"], "sub:zzz", forge=True)]  # stale, by the sub: handler
+    await h.quiet(chat)
+    for q in pressed:
+        (request,) = _answers_to(h, q)
+        assert request["status"] == 200, q["data"]
+    answers = {a["data"]: a for a in h.sb.callback_answers}
+    assert not answers["set:len:+1"]["text"] and not answers[page]["text"]
+    assert answers["sub:zzz"]["show_alert"]  # the sub: handler's own alert, not the fallback's toast
+    assert (await get_chat(h.db, chat.id)).summary_length == 3  # the real handler ran (default 2)
+
+
 async def test_group_admin_rule(h):
     owner = h.sb.add_user("Owner", language_code="en")
     member = h.sb.add_user("Member", language_code="en")
