@@ -257,7 +257,7 @@ async def ingest_paths(
     # forkserver: workers never inherit this process's threads (aiosqlite, asyncio) mid-flight. The
     # server imports the pipeline once, so the workers forked from it share those pages and start
     # fast; so a worker is replaced every WORKER_LIFE chunks, returning what a huge post made it hold
-    # (Python keeps freed memory for reuse: one 5 MB post left a worker 40 MB bigger for good).
+    # (Python keeps freed memory for reuse: one 1.3 MB post left a worker ~50 MB bigger for good).
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(WORKER_MODULES))
     with ProcessPoolExecutor(workers, mp_context=context, max_tasks_per_child=WORKER_LIFE) as pool:
