@@ -48,12 +48,19 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure (token-free, see bot/logs.py) and tell the user something went wrong."""
     log.error("event=handler_error update_id=%s error=%r", getattr(update, "update_id", None), context.error,
               exc_info=context.error)
-    if isinstance(update, Update) and update.effective_message is not None and update.callback_query is None:
-        try:
-            user = update.effective_user
-            await reply(update, t(language_of(user.language_code if user else None), "error_generic"))
-        except TelegramError:
-            pass
+    if not isinstance(update, Update):
+        return
+    user = update.effective_user
+    text = t(language_of(user.language_code if user else None), "error_generic")
+    try:
+        if update.callback_query is not None:
+            # A button whose handler failed before answering would spin until Telegram gives up. If it
+            # had answered already, Telegram refuses this second answer (caught below).
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_message is not None:
+            await reply(update, text)
+    except TelegramError:
+        pass
 
 
 def register_handlers(app: Application) -> None:

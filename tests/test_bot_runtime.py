@@ -144,6 +144,25 @@ async def test_known_buttons_are_answered_once_not_also_by_the_fallback(h):
     assert (await get_chat(h.db, chat.id)).summary_length == 3  # the real handler ran (default 2)
 
 
+async def test_a_button_whose_handler_fails_is_still_answered(h, monkeypatch):
+    """A failing button handler must not leave the client's spinner running: the error handler answers."""
+    import handlers.settings
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(handlers.settings, "update_settings", broken)
+    u = h.sb.add_user("U", language_code="en")
+    chat = h.sb.private_chat(u)
+    (settings,) = await h.say(chat, u, "/settings")
+    query = await h.press(chat, u, settings["message_id"], "set:len:+1")
+    await h.quiet(chat)
+    (request,) = _answers_to(h, query)
+    assert request["status"] == 200
+    (answer,) = [a for a in h.sb.callback_answers if a["data"] == "set:len:+1"]
+    assert "Something went wrong" in answer["text"] and answer["show_alert"]
+
+
 async def test_group_admin_rule(h):
     owner = h.sb.add_user("Owner", language_code="en")
     member = h.sb.add_user("Member", language_code="en")
