@@ -22,7 +22,6 @@ from bot.query import IndexTerms, index_terms
 POST_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 BATCH_SIZE = 200
 WORKER_CHUNK = 50
-WORKER_LIFE = 20  # chunks
 WORKER_MODULES = ("bot.ingest", "bot.summarise", "bot.query", "bs4", "lxml.etree", "frontmatter", "yaml")
 
 
@@ -255,12 +254,12 @@ async def ingest_paths(
     # batch is being stored (stored in batches of BATCH_SIZE: fewer, larger transactions).
     ahead = BATCH_SIZE // WORKER_CHUNK + 2 * workers
     # forkserver: workers never inherit this process's threads (aiosqlite, asyncio) mid-flight. The
-    # server imports the pipeline once, so the workers forked from it share those pages and start
-    # fast; so a worker is replaced every WORKER_LIFE chunks, returning what a huge post made it hold
-    # (Python keeps freed memory for reuse: one 1.3 MB post left a worker ~50 MB bigger for good).
+    # server imports the pipeline once, so the workers forked from it share those pages. Workers are
+    # not recycled (max_tasks_per_child) although a 1.3 MB post leaves one ~50 MB bigger: on Python
+    # 3.11–3.13 a pool with a queued backlog can stop replacing them and hang (CPython gh-115634).
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(WORKER_MODULES))
-    with ProcessPoolExecutor(workers, mp_context=context, max_tasks_per_child=WORKER_LIFE) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
         for chunk in _chunks(files, WORKER_CHUNK):
             pending.append(loop.run_in_executor(pool, _prepare_chunk, chunk, feed_id, default_tz, category_override))
             if len(pending) > ahead:
