@@ -175,7 +175,7 @@ async def test_matching_a_large_batch_leaves_the_event_loop_free(db) -> None:
     assert len(matches) == expected_len
     assert matches == sorted(matches, key=lambda m: (m.article_id, m.watch_id))
     # Before matching moved to a worker thread the loop stalled for the whole match (worst ≈ elapsed).
-    # What remains are the interpreter's own full garbage collections (~0.1 s here), which pause every thread.
+    # What remains are the interpreter's own full garbage collections, which pause every thread (~0.1 s
+    # here, 0.5 s on a loaded machine): hence a bound relative to the matching time, not an absolute one.
     worst = max(gaps)
     assert worst < elapsed / 5, f"event loop blocked {worst:.3f}s of {elapsed:.3f}s matching"
-    assert worst < 0.5, f"event loop blocked {worst:.3f}s while matching took {elapsed:.3f}s"
