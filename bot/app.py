@@ -19,7 +19,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.i18n import language_of, t
+from bot.i18n import t
 from handlers import admin as admin_handlers
 from handlers import articles as article_handlers
 from handlers import delivery as delivery_handlers
@@ -27,7 +27,7 @@ from handlers import settings as settings_handlers
 from handlers import start as start_handlers
 from handlers import subscriptions as sub_handlers
 from handlers import watches as watch_handlers
-from handlers.common import Services, rate_limit_gate, reply
+from handlers.common import Services, rate_limit_gate, reply, user_language
 from storage.db import Database, connect
 
 log = logging.getLogger("newsbot.app")
@@ -50,8 +50,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
               exc_info=context.error)
     if not isinstance(update, Update):
         return
-    user = update.effective_user
-    text = t(language_of(user.language_code if user else None), "error_generic")
+    text = t(user_language(update), "error_generic")
     try:
         if update.callback_query is not None:
             # A button whose handler failed before answering would spin until Telegram gives up. If it

@@ -56,8 +56,7 @@ async def ensure_chat(update: Update, context: ContextTypes.DEFAULT_TYPE, *, rea
     existing = await get_chat(svc.db, tg_chat.id)
     if existing is not None and not reactivate:
         return existing, False
-    user = update.effective_user
-    client_lang = language_of(user.language_code if user else None)
+    client_lang = user_language(update)
     if existing is not None and existing.is_group:
         client_lang = existing.client_language  # a group's language is set once, by whoever started it
     return await register_chat(
@@ -65,6 +64,12 @@ async def ensure_chat(update: Update, context: ContextTypes.DEFAULT_TYPE, *, rea
         is_forum=bool(getattr(tg_chat, "is_forum", False)), client_language=client_lang,
         timezone=existing.timezone if existing else svc.settings.timezone.key, now=svc.clock(),
     )
+
+
+def user_language(update: Update) -> str:
+    """The language of the user's Telegram client (zh or en): for replies where no chat settings apply."""
+    user = update.effective_user
+    return language_of(user.language_code if user else None)
 
 
 async def chat_lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[ChatRow, str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.i18n import language_of, t
-from handlers.common import require_manager, can_manage, ensure_chat, is_bot_admin, reply, services
+from bot.i18n import t
+from handlers.common import require_manager, can_manage, ensure_chat, is_bot_admin, reply, services, user_language
 from handlers.subscriptions import category_keyboard
 from storage.chats import set_active
 
@@ -60,6 +60,5 @@ async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         chat, _ = await ensure_chat(update, context)
         lang = chat.lang
     else:  # a button under an inline-mode message: no chat to look up
-        user = update.effective_user
-        lang = language_of(user.language_code if user else None)
+        lang = user_language(update)
     await query.answer(t(lang, "stale_button"))
