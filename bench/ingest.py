@@ -62,11 +62,124 @@ def pipeline(folder: Path, db_path: Path, workers: int) -> dict:
             "db_mb": sum(p.stat().st_size for p in db_path.parent.glob(db_path.name + "*")) / 1e6}
 
 
+STAGE_SAMPLE = 2000
+
+
+def stages(folder: Path, db_dir: Path, sample: int = STAGE_SAMPLE) -> dict:
+    """CPU per article of each stage, each timed on its own over an even sample of the same files (best
+    of 3 passes; storing once, into fresh databases). Where the pipeline's CPU goes, against the baseline's."""
+    import pickle
+    from zoneinfo import ZoneInfo
+
+    import frontmatter
+    from bs4 import BeautifulSoup
+
+    from bot.clean import clean_body
+    from bot.ingest import build_article, default_summariser, iter_post_files, read_post_bytes
+    from bot.model import RejectedPost
+    from bot.parse import parse_post
+    from bot.progress import progress
+    from bot.query import index_terms
+    from storage.articles import category_key, store_articles
+    from storage.db import open_db
+    from storage.search import index_article
+
+    tz = ZoneInfo("Asia/Shanghai")
+    files = [p for p, _ in iter_post_files([folder])]
+    files = files[:: max(1, len(files) // sample)][:sample]
+    datas = [read_post_bytes(p) for p in files]
+    bodies, articles = [], []
+    for data in datas:
+        try:
+            bodies.append(parse_post(data, default_tz=tz).body)
+            articles.append(build_article(data, source=str(len(articles)), name="x", default_tz=tz))
+        except RejectedPost:
+            pass
+    summaries = [default_summariser(a) for a in articles]
+    terms = [index_terms(a.title, a.text) for a in articles]
+    items = [(a, s, v, t) for a, (s, v), t in zip(articles, summaries, terms)]
+
+    def base(data: bytes) -> None:
+        try:
+            BeautifulSoup(frontmatter.loads(data.decode("utf-8", "replace")).content, "lxml").get_text()
+        except Exception:  # as the baseline child: count on, whatever breaks
+            pass
+
+    def build(data: bytes) -> None:
+        try:
+            build_article(data, source="x", name="x", default_tz=tz)
+        except RejectedPost:
+            pass
+
+    def parse(data: bytes) -> None:
+        try:
+            parse_post(data, default_tz=tz)
+        except RejectedPost:
+            pass
+
+    timed = [
+        ("baseline: frontmatter + bs4 get_text", base, datas),
+        ("parse: decode + front matter (incl. frontmatter.loads)", parse, datas),
+        ("bs4 tree alone (inside clean)", lambda body: BeautifulSoup(body, "lxml"), bodies),
+        ("clean: bs4 tree + junk walk + paragraphs", clean_body, bodies),
+        ("build article: parse + clean + keys", build, datas),
+        ("summarise (#3)", default_summariser, articles),
+        ("search index text (#6): CJK bigrams, words", lambda a: index_terms(a.title, a.text), articles),
+        ("worker -> main transfer (pickle both ways)", lambda item: pickle.loads(pickle.dumps(item)), items),
+    ]
+    out: dict[str, float] = {}
+    with progress("stages", 3 * len(timed) + 2, every=1) as advance:
+        for _ in range(3):
+            for name, fn, values in timed:
+                t0 = time.process_time()
+                for v in values:
+                    fn(v)
+                out[name] = min(out.get(name, float("inf")), 1000 * (time.process_time() - t0) / len(values))
+                advance(name)
+
+        async def store(db_path: Path, index_only: bool) -> float:
+            async with open_db(db_path) as db:
+                t0 = time.process_time()
+                for i in range(0, len(items), 200):
+                    batch = items[i:i + 200]
+                    if index_only:
+                        await db.run_in_transaction(lambda conn, batch=batch, i=i: [
+                            index_article(conn, i + n + 1, a.title, a.text, category_key(a.categories),
+                                          int(a.published.timestamp()), t) for n, (a, _, _, t) in enumerate(batch)])
+                    else:
+                        await store_articles(db, batch)
+                return 1000 * (time.process_time() - t0) / len(items)
+
+        out["store (main process): dedupe checks, rows, search index"] = asyncio.run(
+            store(db_dir / "stages-store.sqlite3", False))
+        advance("store")
+        out["  of which the search index inserts (#6)"] = asyncio.run(store(db_dir / "stages-index.sqlite3", True))
+        advance("index")
+    return {"sample": len(articles), "stages": out}
+
+
+def print_stages(result: dict) -> None:
+    st = result["stages"]
+    base = st["baseline: frontmatter + bs4 get_text"]
+    rows = [[name, ms, ms / base] for name, ms in st.items()]
+    print(f"\nwhere the CPU goes: each stage timed alone over {result['sample']:,} of the same posts (best of 3)")
+    print(table(["stage", "CPU ms/article", "x baseline"], rows))
+    whole = (st["build article: parse + clean + keys"] + st["summarise (#3)"]
+             + st["search index text (#6): CJK bigrams, words"] + st["worker -> main transfer (pickle both ways)"]
+             + st["store (main process): dedupe checks, rows, search index"])
+    index = st["search index text (#6): CJK bigrams, words"] + st["  of which the search index inserts (#6)"]
+    foundation = whole - st["summarise (#3)"] - index
+    print(f"sum of the stages: {whole:.2f} ms = {whole / base:.1f}x the baseline's CPU, so 2 cores can give at most "
+          f"{2 * base / whole:.2f}x its speed; without the summariser (#3) and the search index (#6) — parse, clean, "
+          f"dedupe, store — {foundation / base:.1f}x, at most {2 * base / foundation:.2f}x")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--count", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--child", choices=["baseline", "pipeline"])
+    ap.add_argument("--child", choices=["baseline", "pipeline", "stages"])
+    ap.add_argument("--no-stages", action="store_true", help="skip the per-stage CPU breakdown")
     ap.add_argument("--folder", type=Path)
     ap.add_argument("--db", type=Path)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -77,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.child == "pipeline":
         print(json.dumps(pipeline(args.folder, args.db, args.workers)))
         return 0
+    if args.child == "stages":
+        print(json.dumps(stages(args.folder, args.db)))
+        return 0
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-ingest-") as tmp:
         folder = make_synth(Path(tmp) / "posts", args.count, args.seed)
         base = run_child("bench.ingest", "--child", "baseline", "--folder", str(folder))
@@ -84,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
                          "--workers", str(args.workers))
         single = run_child("bench.ingest", "--child", "pipeline", "--folder", str(folder),
                            "--db", str(Path(tmp) / "c.sqlite3"), "--workers", "0")
+        breakdown = None if args.no_stages else run_child("bench.ingest", "--child", "stages", "--folder", str(folder),
+                                                          "--db", tmp)
     rows = []
     for name, r in (("baseline: frontmatter + bs4 get_text", base),
                     ("newsbot pipeline, 1 process", single),
@@ -100,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
           f"(target >= 0.50x); CPU per article {rows[2][4] / rows[0][4]:.1f}x the baseline's; "
           f"peak RSS {pipe['rss_mb']:.0f} MB (main process; {pipe['tree_mb']:.0f} MB PSS with the workers) and "
           f"{single['rss_mb']:.0f} MB in one process (target <= 150 MB); database {pipe['db_mb']:.0f} MB")
+    if breakdown:
+        print_stages(breakdown)
     return 0
 
 
