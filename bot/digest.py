@@ -1,6 +1,6 @@
 """Plan and format what a chat receives: digest items → Telegram HTML messages within the limits.
 
-Pure. A message never exceeds 4096 characters or 100 entities, an item is never split across two
+Pure. A message never exceeds 4096 characters (UTF-16 code units, as Telegram counts) or 100 entities, an item is never split across two
 messages, everything taken from articles is escaped, and digest mode groups items under category
 headers, newest first, at most K per category with the rest counted and pointed to /latest.
 """
@@ -18,6 +18,7 @@ MAX_ENTITIES = 100
 MAX_CAPTION_CHARS = 1024
 PER_CATEGORY = 10
 MAX_TITLE_CHARS = 300
+MAX_URL_CHARS = 2048
 _ENTITY_TAG = re.compile(r"<(?:b|i|u|s|a|code|pre|blockquote)[\s>]")
 _AUTO_ENTITY = re.compile(r"/read_\d+|https?://|@\w{5,}|#\w+")
 _TAGS = re.compile(r"<[^>]+>")
@@ -47,6 +48,24 @@ class Message:
     photo_url: str | None = None
 
 
+def tg_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji or a rare CJK character counts 2)."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def tg_cut(text: str, limit: int) -> str:
+    """The longest prefix of `text` within `limit` UTF-16 code units (never half a surrogate pair)."""
+    text = text[: max(limit, 0)]  # every character is at least one unit
+    if tg_len(text) <= limit:
+        return text
+    units = 0
+    for i, ch in enumerate(text):
+        units += 2 if ch > "\uffff" else 1
+        if units > limit:
+            return text[:i]
+    return text
+
+
 def entity_count(html: str) -> int:
     """Upper bound of the entities Telegram will see: our tags plus what it auto-detects (commands, URLs)."""
     return len(_ENTITY_TAG.findall(html)) + len(_AUTO_ENTITY.findall(_TAGS.sub("", html)))
@@ -71,7 +90,8 @@ def _href(url: str) -> str:
 def render_item(item: DigestItem, lang: str, tz: ZoneInfo, now: datetime, sentences: int,
                 *, with_category: bool = False) -> str:
     title = item.title if len(item.title) <= MAX_TITLE_CHARS else item.title[:MAX_TITLE_CHARS - 1] + "…"
-    head = f'<a href="{_href(item.url)}">{escape(title)}</a>' if item.url else escape(title)
+    linked = item.url and len(item.url) <= MAX_URL_CHARS  # a longer "URL" is not one Telegram would open
+    head = f'<a href="{_href(item.url)}">{escape(title)}</a>' if linked else escape(title)
     meta = [item.source[:100], _when(item.published, tz, now)]
     if with_category and item.categories:
         meta.insert(0, " › ".join(item.categories[-2:]))
@@ -92,7 +112,7 @@ def _split(blocks: list[tuple[str, tuple[int, ...], tuple[int, ...]]], header: s
     line between two blocks), so packing stays linear in the number of items.
     """
     messages: list[Message] = []
-    header_size = (len(header), entity_count(header)) if header else (0, 0)
+    header_size = (tg_len(header), entity_count(header)) if header else (0, 0)
     parts: list[str] = []
     size, entities = header_size
     outbox: list[int] = []
@@ -105,17 +125,18 @@ def _split(blocks: list[tuple[str, tuple[int, ...], tuple[int, ...]]], header: s
 
     for html, oids, aids in blocks:
         block_entities = entity_count(html)
-        if len(html) + header_size[0] + 2 > MAX_MESSAGE_CHARS or block_entities + header_size[1] > MAX_ENTITIES:
-            html = _shrink(html)
+        if tg_len(html) + header_size[0] + 2 > MAX_MESSAGE_CHARS or block_entities + header_size[1] > MAX_ENTITIES:
+            html = _shrink(html, MAX_MESSAGE_CHARS - header_size[0] - 2)
             block_entities = entity_count(html)
         sep = 2 if (parts or header) else 0
-        if parts and (size + sep + len(html) > MAX_MESSAGE_CHARS or entities + block_entities > MAX_ENTITIES):
+        units = tg_len(html)
+        if parts and (size + sep + units > MAX_MESSAGE_CHARS or entities + block_entities > MAX_ENTITIES):
             flush()
             parts, outbox, articles = [], [], []
             size, entities = header_size
             sep = 2 if header else 0
         parts.append(html)
-        size += sep + len(html)
+        size += sep + units
         entities += block_entities
         outbox.extend(oids)
         articles.extend(aids)
@@ -123,10 +144,14 @@ def _split(blocks: list[tuple[str, tuple[int, ...], tuple[int, ...]]], header: s
     return messages
 
 
-def _shrink(html: str) -> str:
-    """Last resort for a single block too big for a message: drop its summary lines."""
+def _shrink(html: str, room: int) -> str:
+    """Last resort for a single block too big for a message: drop its summary lines; if that is not
+    enough, its plain text, cut to fit (HTML is never cut: Telegram refuses an unclosed tag)."""
     lines = html.split("\n")
-    return "\n".join(lines[:2] + lines[-1:])[:MAX_MESSAGE_CHARS]
+    short = "\n".join(lines[:2] + lines[-1:])
+    if tg_len(short) <= room:
+        return short
+    return escape(tg_cut(plain_text(short), room // 5 - 1)) + "…"  # escaping makes a character at most 5
 
 
 def plan_messages(items: list[DigestItem], *, lang: str, tz: ZoneInfo, now: datetime, mode: str,
@@ -154,7 +179,7 @@ def plan_messages(items: list[DigestItem], *, lang: str, tz: ZoneInfo, now: date
 def _photo(item: DigestItem, lang: str, tz: ZoneInfo, now: datetime, sentences: int) -> Message | None:
     for n in range(sentences, -1, -1):
         caption = render_item(item, lang, tz, now, n, with_category=True)
-        if len(plain_text(caption)) <= MAX_CAPTION_CHARS and len(caption) <= MAX_MESSAGE_CHARS:
+        if tg_len(plain_text(caption)) <= MAX_CAPTION_CHARS and tg_len(caption) <= MAX_MESSAGE_CHARS:
             return Message(item.thread_id, caption, (item.outbox_id,), (item.article_id,), photo_url=item.image_url)
     return None
 

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings, strategies as st
 
-from bot.digest import DigestItem, entity_count, plan_messages, render_item
-from bot.sandbox.entities import parse_html
+from bot.digest import DigestItem, entity_count, plan_messages, render_item, tg_cut, tg_len
+from bot.sandbox.entities import parse_html, utf16_len
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 SH = ZoneInfo("Asia/Shanghai")
@@ -22,8 +22,8 @@ def item(n: int, title: str = "标题", cats=("新闻", "源", "要闻"), summar
 def check(messages) -> None:
     for m in messages:
         limit = 1024 if m.photo_url else 4096
-        plain, entities = parse_html(m.body)
-        assert len(plain) <= limit and len(m.body) <= 4096
+        plain, entities = parse_html(m.body)  # strict: raises on a cut tag or entity
+        assert utf16_len(plain) <= limit and utf16_len(m.body) <= 4096  # Telegram counts UTF-16 code units
         assert len(entities) <= 100 and entity_count(m.body) <= 100
 
 
@@ -89,3 +89,33 @@ def test_any_titles_and_summaries_give_valid_messages(data):
         msgs = plan_messages(items, lang="zh", tz=SH, now=NOW, mode=mode, sentences=5)
         check(msgs)
         assert sorted(o for m in msgs for o in m.outbox_ids) == sorted(i.outbox_id for i in items)
+
+
+def test_emoji_heavy_items_fit_in_utf16_units():
+    # An emoji is one Python character but two UTF-16 units: counted in characters, these overshoot.
+    items = [item(n, title="😀🎉" * 150, summary=("🚀新闻" * 100,) * 3) for n in range(40)]
+    for mode in ("instant", "digest"):
+        msgs = plan_messages(items, lang="zh", tz=SH, now=NOW, mode=mode, sentences=3)
+        check(msgs)
+        assert sorted(o for m in msgs for o in m.outbox_ids) == sorted(i.outbox_id for i in items)
+    (photo,) = plan_messages([item(1, title="😀" * 290, summary=("🎉" * 400,), image="https://i.example/a.jpg")],
+                             lang="zh", tz=SH, now=NOW, mode="instant")
+    check([photo])
+
+
+def test_oversized_url_and_category_path_never_cut_markup():
+    huge_url = "https://example.org/?" + "a=1&b=2&" * 2000
+    deep = tuple("&<>分类" * 20 for _ in range(6))
+    items = [item(1, url=huge_url), item(2, cats=deep, title="&" * 300, summary=("&<>" * 600,) * 5)]
+    for mode in ("instant", "digest"):
+        msgs = plan_messages(items, lang="en", tz=SH, now=NOW, mode=mode, sentences=5)
+        check(msgs)  # valid HTML: a cut inside <a href="…"> or <b> would be refused by Telegram
+        assert sorted(o for m in msgs for o in m.outbox_ids) == [1, 2]
+    html = render_item(items[0], "en", SH, NOW, 2)
+    assert "<a href" not in html and "/read_1001" in html  # no link rather than a broken one
+
+
+def test_tg_len_and_tg_cut_count_utf16_units():
+    assert tg_len("abc") == 3 and tg_len("海关") == 2 and tg_len("😀a") == 3
+    assert tg_cut("😀😀😀", 3) == "😀" and tg_cut("😀😀😀", 4) == "😀😀" and tg_cut("a😀", 2) == "a"
+    assert tg_cut("海关通报", 10) == "海关通报" and tg_cut("", 5) == "" and tg_cut("abc", 0) == ""
