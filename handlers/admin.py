@@ -16,9 +16,9 @@ from telegram.ext import ContextTypes
 
 from bot import feeds
 from bot.categories import PATH_SPLIT
-from bot.i18n import t
+from bot.i18n import Markup, t
 from bot.opml import OpmlError, export_opml, parse_opml
-from handlers.common import argument, ensure_chat, is_bot_admin, reply, services
+from handlers.common import argument, ensure_chat, is_bot_admin, reply, reply_lines, services
 from storage.stats import collect_stats
 
 log = logging.getLogger("newsbot.admin")
@@ -41,7 +41,7 @@ def admin_only(handler):
 
 
 def feed_error(lang: str, error: feeds.FeedError) -> str:
-    return t(lang, "feed_error", reason=t(lang, f"feed_err_{error.reason}", detail=error.detail[:300]))
+    return t(lang, "feed_error", reason=Markup(t(lang, f"feed_err_{error.reason}", detail=error.detail[:300])))
 
 
 def _feed_id(context: ContextTypes.DEFAULT_TYPE) -> int | None:
@@ -68,9 +68,9 @@ async def addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str)
         await reply(update, t(lang, "feed_exists", id=result.feed.id))
         return
     detail = t(lang, "feed_found", items=result.items if result.items is not None else "?",
-               newest=result.newest_title or "—")
+               newest=(result.newest_title or "—")[:200])
     await reply(update, t(lang, "feed_added", id=result.feed.id, name=f"{result.feed.name} ({result.feed.location})",
-                          detail=detail))
+                          detail=Markup(detail)))
 
 
 @admin_only
@@ -84,10 +84,7 @@ async def list_feeds_command(update: Update, context: ContextTypes.DEFAULT_TYPE,
         error = f"\n   ⚠️ {f.last_error}" if f.last_error and f.failures else ""
         lines.append(t(lang, "feed_line", id=f.id, status=f.status, name=f.name, kind=f.kind, location=f.location,
                        articles=f.articles, failures=f.failures, error=error[:300]))
-    text = "\n".join(lines)
-    while text:
-        await reply(update, text[:4000])
-        text = text[4000:]
+    await reply_lines(update, lines)
 
 
 async def _by_id(update, context, lang, command: str, action) -> None:
@@ -141,9 +138,10 @@ async def fetchnow(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str
         return
     lines = [t(lang, "fetch_line", id=r.feed_id, name=r.name, new=r.new, duplicate=r.duplicate + r.known,
                same=r.same_story, rejected=len(r.rejected),
-               error=f" ⚠️ {t(lang, f'feed_err_{r.error.reason}', detail=r.error.detail[:200])}" if r.error else "")
+               error=Markup(f" ⚠️ {t(lang, f'feed_err_{r.error.reason}', detail=r.error.detail[:200])}") if r.error else "")
              for r in round_.results]
-    await reply(update, t(lang, "fetch_result", lines="\n" + "\n".join(lines) if lines else "—"))
+    # One line per feed: after an OPML import that is more than one message holds.
+    await reply_lines(update, [t(lang, "fetch_result", lines="")] + lines if lines else [t(lang, "fetch_result", lines="—")])
     if round_.new_article_ids:
         svc.wake_dispatch()
 

@@ -14,7 +14,8 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.config import Settings
-from bot.i18n import language_of, t
+from bot.digest import MAX_MESSAGE_CHARS, plain_text, tg_cut, tg_len
+from bot.i18n import escape, language_of, t
 from storage.chats import ChatRow, get_chat, register_chat
 from storage.db import Database
 
@@ -85,6 +86,33 @@ async def reply(update: Update, text: str, keyboard: InlineKeyboardMarkup | None
                          do_quote=False)
 
 
+async def reply_lines(update: Update, lines: list[str]) -> None:
+    """Send HTML lines in as few messages as fit Telegram's limit (UTF-16 units), never splitting a line.
+
+    A line too long for a message on its own (it would have to be cut inside its markup) is sent as
+    its plain text, cut to fit.
+    """
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        units = tg_len(line)
+        if units > MAX_MESSAGE_CHARS:
+            line = escape(tg_cut(plain_text(line), MAX_MESSAGE_CHARS // 2 - 1) + "…")  # escaping may double it
+            units = tg_len(line)
+        if chunk and size + units + 1 > MAX_MESSAGE_CHARS:
+            await _reply_chunk(update, chunk)
+            chunk, size = [], 0
+        chunk.append(line)
+        size += units + 1
+    await _reply_chunk(update, chunk)
+
+
+async def _reply_chunk(update: Update, lines: list[str]) -> None:
+    text = "\n".join(lines)
+    if text.strip():  # Telegram refuses an empty message
+        await reply(update, text)
+
+
 def is_bot_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     user = update.effective_user
     return user is not None and user.id in services(context).settings.admin_ids
@@ -99,6 +127,11 @@ async def can_manage(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
         return False
     if chat.type == "channel":
         return False
+    sender_chat = getattr(update.effective_message, "sender_chat", None)
+    if sender_chat is not None:
+        # An anonymous group admin writes as the group itself (from GroupAnonymousBot); a linked
+        # channel's posts carry the channel instead, and channels do not manage the group.
+        return sender_chat.id == update.effective_chat.id
     try:
         member = await context.bot.get_chat_member(update.effective_chat.id, user.id)
     except TelegramError:

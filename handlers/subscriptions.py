@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 from bot.categories import Node, build_tree, by_token, resolve
 from bot.i18n import Markup, escape, t
 from handlers.common import (
-    MAX_ARGUMENT_CHARS, argument, can_manage, ensure_chat, reply, require_manager, services, thread_of,
+    MAX_ARGUMENT_CHARS, argument, can_manage, ensure_chat, reply, reply_lines, require_manager, services, thread_of,
 )
 from storage.articles import category_counts, category_key
 from storage.chats import ChatRow, list_subscriptions, subscribe, unsubscribe
@@ -57,21 +57,7 @@ async def categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         lines.append(f"{'　' * node.depth}{'•' if node.depth == 0 else '›'} {escape(node.name)} ({node.count})")
     lines.append("")
     lines.append(t(chat.lang, "categories_hint"))
-    await _reply_lines(update, lines)
-
-
-async def _reply_lines(update: Update, lines: list[str]) -> None:
-    """Send lines as few messages as possible under Telegram's 4096-character limit."""
-    chunk: list[str] = []
-    size = 0
-    for line in lines:
-        if chunk and size + len(line) + 1 > 4000:
-            await reply(update, "\n".join(chunk))
-            chunk, size = [], 0
-        chunk.append(line[:4000])
-        size += len(line) + 1
-    if chunk:
-        await reply(update, "\n".join(chunk))
+    await reply_lines(update, lines)
 
 
 async def _resolve_or_explain(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatRow, name: str
@@ -149,7 +135,7 @@ async def subscriptions_command(update: Update, context: ContextTypes.DEFAULT_TY
     for s in subs:
         topic = f" (#{s.thread_id})" if s.thread_id else ""
         lines.append(f"• {escape(' › '.join(s.categories))}{topic}")
-    await _reply_lines(update, lines)
+    await reply_lines(update, lines)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

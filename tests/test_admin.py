@@ -100,3 +100,22 @@ async def test_opml_import_as_a_document_and_export_round_trip(h, tmp_path):
     await h.sb.wait_for(chat, before + 1, timeout=10)
     assert "Invalid OPML" in h.sb.messages(chat)[-1]["text"]
     assert len(await list_feeds(h.db)) == 1
+
+
+async def test_many_feeds_are_listed_and_fetched_in_several_valid_messages_escaped_once(h, tmp_path):
+    from bot.feeds import add_feed
+
+    admin = h.sb.add_user("Root", user_id=ADMIN, language_code="en")
+    chat = h.sb.private_chat(admin)
+    for n in range(60):  # e.g. after an OPML import: more lines than one message holds
+        await add_feed(h.db, str(tmp_path / f"gone & <feed> {n:02d} {'长名' * 20}"), validate=False)
+    for command in ("/feeds", "/fetchnow"):
+        before = len(h.sb.messages(chat))
+        h.sb.send_text(chat, admin, command)
+        await h.sb.wait_for(chat, before + 2, timeout=20)
+        await h.quiet(chat, 1.0)
+        msgs = h.sb.messages(chat)[before:]
+        assert len(msgs) >= 2, command  # the sandbox, like Telegram, refuses a text over 4096 UTF-16 units
+        text = "\n".join(m["text"] for m in msgs)
+        assert all(f"gone & <feed> {n:02d}" in text for n in range(60)), command  # every feed, none cut off
+        assert "&amp;" not in text and "&lt;" not in text, command  # escaped once: the user sees "&" and "<"
