@@ -169,9 +169,9 @@ def print_stages(result: dict) -> None:
              + st["store (main process): dedupe checks, rows, search index"])
     index = st["search index text (#6): CJK bigrams, words"] + st["  of which the search index inserts (#6)"]
     foundation = whole - st["summarise (#3)"] - index
-    print(f"sum of the stages: {whole:.2f} ms = {whole / base:.1f}x the baseline's CPU, so 2 cores can give at most "
-          f"{2 * base / whole:.2f}x its speed; without the summariser (#3) and the search index (#6) — parse, clean, "
-          f"dedupe, store — {foundation / base:.1f}x, at most {2 * base / foundation:.2f}x")
+    print(f"sum of the stages: {whole:.2f} ms, {whole / base:.1f}x the baseline's CPU (on 2 cores about "
+          f"{2 * base / whole:.2f}x its speed); without the summariser (#3) and the search index (#6), i.e. parse, "
+          f"clean, dedupe, store: {foundation / base:.1f}x (about {2 * base / foundation:.2f}x)")
 
 
 def main(argv: list[str] | None = None) -> int:
