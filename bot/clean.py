@@ -12,6 +12,8 @@ import warnings
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString, PageElement, Tag, XMLParsedAsHTMLWarning
 
+from bot.parse import web_url
+
 warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
 warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
 
@@ -145,8 +147,7 @@ def _flatten(root: Tag, images: list[str] | None = None) -> tuple[str, bool]:
             continue
         name = node.name
         if name == "img" and images is not None:
-            src = node.get("src")
-            if isinstance(src, str) and src.startswith(("http://", "https://")):
+            if src := web_url(node.get("src")):
                 images.append(src)
             continue
         if name in _PARAGRAPH_TAGS:

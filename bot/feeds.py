@@ -30,6 +30,7 @@ import aiohttp
 
 from bot.clean import clean_html, guess_language
 from bot.dedupe import content_hash
+from bot.parse import web_url
 from bot.ingest import (
     BATCH_SIZE, POST_SUFFIXES, Summariser, article_uid, build_article, default_summariser, folder_categories,
     read_post_bytes, store_batch,
@@ -580,10 +581,6 @@ def _title(node: Any) -> str:
     return _plain(node.get("title") or "", markup="html" in kind)
 
 
-def _http(url: Any) -> str | None:
-    return url.strip() if isinstance(url, str) and url.strip().lower().startswith(("http://", "https://")) else None
-
-
 def _entry_html(entry: Any) -> str:
     contents = [c.get("value", "") for c in entry.get("content") or [] if c.get("value")]
     if contents:
@@ -593,14 +590,14 @@ def _entry_html(entry: Any) -> str:
 
 def _entry_image(entry: Any) -> str | None:
     for media in entry.get("media_content") or []:
-        url, medium, kind = _http(media.get("url")), media.get("medium"), media.get("type") or ""
+        url, medium, kind = web_url(media.get("url")), media.get("medium"), media.get("type") or ""
         if url and (medium == "image" or kind.startswith("image/") or (not medium and not kind)):
             return url
     for thumb in entry.get("media_thumbnail") or []:
-        if url := _http(thumb.get("url")):
+        if url := web_url(thumb.get("url")):
             return url
     for enclosure in entry.get("enclosures") or []:
-        if (enclosure.get("type") or "").startswith("image/") and (url := _http(enclosure.get("href"))):
+        if (enclosure.get("type") or "").startswith("image/") and (url := web_url(enclosure.get("href"))):
             return url
     return None
 
@@ -666,7 +663,7 @@ def entry_to_article(
         author=_plain(entry.get("author") or "")[:200], published=published, image_url=_entry_image(entry),
         paragraphs=paragraphs, language=guess_language(title + "\n" + "\n".join(paragraphs[:5])),
         content_hash=content_hash(title[:1000], paragraphs), story_key="s:" + uid, ingested=now,
-        url=_http(entry.get("link")), flags=frozenset(flags),
+        url=web_url(entry.get("link")), flags=frozenset(flags),
     )
 
 

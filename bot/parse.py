@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone, date as date_type
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import frontmatter
@@ -155,6 +156,26 @@ def parse_date(value: object, default_tz: ZoneInfo) -> datetime | None:
         return None
 
 
+MAX_URL_CHARS = 2048
+_URL_UNSAFE = re.compile(r'[\x00-\x20\x7f"<>\\^`{|}]')
+
+
+def web_url(value: object) -> str | None:
+    """An http(s) URL fit to link to: trimmed, with spaces, control characters and quotes inside it
+    percent-encoded (Telegram refuses or drops links it cannot parse); None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    if not url[:8].lower().startswith(("http://", "https://")) or len(url) > MAX_URL_CHARS:
+        return None
+    url = _URL_UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", url)
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # e.g. a malformed IPv6 literal
+        return None
+    return url if host else None
+
+
 def _categories(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         parts = re.split(r"\s*(?:/|›|>|,|，)\s*", value) if re.search(r"[/›>,，]", value) else [value]
@@ -235,8 +256,8 @@ def parse_post(
         categories=categories,
         author=" ".join((_scalar(fields.get("author")) or "").split())[:200],
         published=parse_date(fields.get("date"), default_tz),
-        image_url=image.strip() if image and image.strip().startswith(("http://", "https://")) else None,
-        url=url.strip() if url and url.strip().startswith(("http://", "https://")) else None,
+        image_url=web_url(image),
+        url=web_url(url),
         body=body,
         notes=tuple(notes),
     )

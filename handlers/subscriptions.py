@@ -8,6 +8,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.categories import Node, build_tree, by_token, resolve
+from bot.digest import tg_cut
 from bot.i18n import Markup, escape, t
 from handlers.common import (
     MAX_ARGUMENT_CHARS, argument, can_manage, ensure_chat, reply, reply_lines, require_manager, services, thread_of,
@@ -177,7 +178,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def _plain(text: str) -> str:
     """Callback answers are plain text (no parse mode): undo our HTML escaping."""
-    return html.unescape(text)[:200]
+    return tg_cut(html.unescape(text), 200)
 
 
 async def _edit_keyboard(query, keyboard: InlineKeyboardMarkup | None) -> None:

@@ -189,3 +189,15 @@ def test_any_front_matter_text_gives_an_article_or_a_rejection(front, body):
         assert exc.reason
     else:
         assert art.title
+
+
+def test_links_are_made_safe_to_send_or_dropped():
+    from bot.parse import web_url
+
+    post = ("---\ntitle: 链接\nlink: ' https://example.org/a b?q=\"x\" '\nheadimg: javascript:alert(1)\n"
+            "categories:\n - 新闻\n---\n<p>正文。</p>\n").encode()
+    raw = parse_post(post)
+    assert raw.url == "https://example.org/a%20b?q=%22x%22" and raw.image_url is None
+    assert web_url("https://例子.中国/新闻") == "https://例子.中国/新闻"  # IRIs stay readable
+    for bad in ("http://", "ftp://x.org/a", "https://[::1", "https://a.org/" + "x" * 3000, 42, None):
+        assert web_url(bad) is None
