@@ -167,10 +167,33 @@ def clean_html(body: str) -> tuple[str, ...]:
     return clean_body(body)[0]
 
 
+# Markdown in plain-text bodies (Hexo sources are often written in it): the markers go, the text stays.
+MARKDOWN_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
+    (name, re.compile(pattern, re.M), replacement)
+    for name, pattern, replacement in (
+        ("image", r"!\[[^\]\n]*\]\([^)\n]*\)", ""),
+        ("link", r"\[([^\]\n]+)\]\((?:https?://|/)[^)\n]*\)", r"\1"),
+        ("bold", r"\*\*(?=\S)([^\n]+?)(?<=\S)\*\*", r"\1"),
+        ("heading", r"^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", r"\1"),
+        ("quote", r"^ {0,3}>[ \t]?", ""),
+        ("bullet", r"^ {0,3}[-*+][ \t]+(?=\S)", ""),
+        ("fence or rule", r"^ {0,3}(?:```|~~~).*$|^ {0,3}(?:[-*_][ \t]*){3,}$", ""),
+    )
+)
+_MARKDOWN_HINT = re.compile(r"\]\(|\*\*|^ {0,3}(?:#{1,6}[ \t]|>|[-*+][ \t]|```|~~~)", re.M)
+
+
+def markdown_to_text(text: str) -> str:
+    if _MARKDOWN_HINT.search(text):
+        for _, pattern, replacement in MARKDOWN_RULES:
+            text = pattern.sub(replacement, text)
+    return text
+
+
 def clean_body(body: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(paragraphs, image URLs shown in the body outside boilerplate blocks)."""
     if not _LOOKS_HTML.search(body):
-        return _paragraphs(html.unescape(body).split("\n")), ()
+        return _paragraphs(html.unescape(markdown_to_text(body)).split("\n")), ()
     images: list[str] = []
     body = _cap_elements(body)
     text, saw_paragraphs = _flatten(BeautifulSoup(body, "lxml"), images)

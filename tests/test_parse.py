@@ -201,3 +201,15 @@ def test_links_are_made_safe_to_send_or_dropped():
     assert web_url("https://例子.中国/新闻") == "https://例子.中国/新闻"  # IRIs stay readable
     for bad in ("http://", "ftp://x.org/a", "https://[::1", "https://a.org/" + "x" * 3000, 42, None):
         assert web_url(bad) is None
+
+
+def test_markdown_bodies_read_as_plain_paragraphs():
+    from bot.clean import clean_html
+
+    body = ("# 海关总署发布新规\n\n> 记者 张三\n\n据**新华社**报道，[海关总署](https://example.org/x)今天发布公告。\n\n"
+            "![图片](https://img.example.org/a.jpg)\n\n- 第一条：进口商品需申报。\n* 第二条：出口退税加快。\n1. 编号保留。\n\n"
+            "---\n#话题# 不是标题。 2 * 3 = 6\n")
+    assert clean_html(body) == ("海关总署发布新规", "记者 张三", "据新华社报道，海关总署今天发布公告。", "第一条：进口商品需申报。",
+                                "第二条：出口退税加快。", "1. 编号保留。", "#话题# 不是标题。 2 * 3 = 6")
+    brief = "36氪获悉，某公司完成融资。\n投资方：甲、乙\n金额：1亿元"
+    assert clean_html(brief) == tuple(brief.split("\n"))  # plain text without Markdown passes through
