@@ -8,12 +8,15 @@ Crash safety: a message is planned (in SQLite) before it is sent and marked sent
 in the same transaction as its items. After a crash, planned and in-flight messages are sent again:
 nothing is lost, and only the messages in flight at the moment of the crash (at most `concurrency`)
 can arrive twice.
+
+A refused message hurts no more than it must: a photo Telegram can't take (bad image URL, rights,
+timeout) goes out as text; a deleted or closed forum topic loses that topic's backlog, not the chat.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -23,7 +26,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.chat_settings import in_quiet_hours, last_digest_slot
-from bot.digest import DigestItem, plain_text, plan_messages
+from bot.digest import MAX_MESSAGE_CHARS, DigestItem, plain_text, plan_messages, tg_cut
 from bot.ingest import current_summary
 from bot.ratelimit import SendLimiter
 from storage import outbox
@@ -36,6 +39,13 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 MAX_AMBIGUOUS_ATTEMPTS = 2   # timeouts that may have delivered: at most one duplicate per message
 MAX_TRANSIENT_TRIES = 3      # 5xx / network errors within one turn before backing off
 BACKOFF_CAP = timedelta(minutes=10)
+
+# What Telegram's 400 answers mean for one send (matched on the lower-cased description).
+_THREAD_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
+_THREAD_CLOSED = ("topic_closed",)
+_CHAT_GONE = ("chat not found", "bot was kicked", "bot was blocked", "not a member", "have no rights",
+              "not enough rights")
+_HTML_REFUSED = ("parse entities", "too long", "entities")
 
 
 @dataclass
@@ -53,9 +63,32 @@ class SendStats:
     failed: int = 0
     rate_limited: int = 0
     plain_text_fallbacks: int = 0
+    photo_fallbacks: int = 0
+    threads_dropped: int = 0
     chats_deactivated: int = 0
     migrated: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+def refusal(description: str, *, photo: bool, as_html: bool) -> str:
+    """What a 400 means for one send: 'thread_gone' / 'thread_closed' (only that forum topic is lost),
+    'photo' (send the same item as text), 'chat' (nothing can reach the chat), 'html' (send it as plain
+    text) or 'message' (this message can't be sent). A photo is retried as text on any 400 that is not
+    about the chat or its topic: Telegram words image trouble in many ways (WEBPAGE_CURL_FAILED, ...)."""
+    text = description.lower()
+    if any(m in text for m in _THREAD_GONE):
+        return "thread_gone"
+    if any(m in text for m in _THREAD_CLOSED):
+        return "thread_closed"
+    if photo and ("photo" in text or "media" in text):
+        return "photo"  # "not enough rights to send photos": text may still be allowed
+    if any(m in text for m in _CHAT_GONE):
+        return "chat"
+    if photo:
+        return "photo"
+    if as_html and any(m in text for m in _HTML_REFUSED):
+        return "html"
+    return "message"
 
 
 def _image_ok(stored) -> str | None:
@@ -210,15 +243,20 @@ class DeliveryEngine:
                 self._running.clear()
 
     async def _serve_chat(self, chat_id: int) -> None:
+        lost_threads: set[int] = set()  # topics dropped during this turn: their sends are failed already
         for send in await outbox.due_sends(self.db, chat_id, self.clock()):
             if self._closing:
                 return
+            if send.thread_id in lost_threads:
+                continue
             outcome = await self._send_one(send)
             if outcome == "stop_chat":
                 return
+            if outcome == "stop_thread":
+                lost_threads.add(send.thread_id)
 
     async def _send_one(self, send: outbox.Send) -> str:
-        """Send one planned message; returns 'sent', 'retry', 'failed' or 'stop_chat'."""
+        """Send one planned message; returns 'sent', 'retry', 'failed', 'stop_thread' or 'stop_chat'."""
         chat_id = send.chat_id
         tries = 0
         body, as_html = send.body, True
@@ -242,26 +280,35 @@ class DeliveryEngine:
                 self.stats.migrated += 1
                 log.info("event=chat_migrated old=%s new=%s", chat_id, new_id)
                 chat_id = new_id
-                send = outbox.Send(send.id, new_id, "supergroup", send.thread_id, send.kind, send.body,
-                                   send.photo_url, send.attempts, send.item_ids)
+                send = replace(send, chat_id=new_id, chat_type="supergroup")
                 continue
             except Forbidden as exc:
                 await self._deactivate(chat_id, f"forbidden: {exc.message}")
                 return "stop_chat"
             except BadRequest as exc:
-                text = exc.message.lower()
-                if "chat not found" in text or "bot was kicked" in text or "have no rights" in text \
-                        or "not enough rights" in text or "topic_closed" in text or "thread not found" in text:
+                what = refusal(exc.message, photo=send.kind == "photo" and bool(send.photo_url), as_html=as_html)
+                if what in ("thread_gone", "thread_closed") and send.thread_id:
+                    await self._drop_thread(chat_id, send.thread_id, exc.message, forget=what == "thread_gone")
+                    return "stop_thread"
+                if what == "chat":
                     await self._deactivate(chat_id, f"bad request: {exc.message}")
                     return "stop_chat"
-                if send.kind == "photo" and ("photo" in text or "file" in text or "url" in text or "image" in text):
-                    send = outbox.Send(send.id, chat_id, send.chat_type, send.thread_id, "text", send.body, None,
-                                       send.attempts, send.item_ids)
+                if what == "photo":
+                    log.warning("event=photo_refused send=%s articles=%s error=%r", send.id, send.item_ids,
+                                exc.message)
+                    text_send = await self._text_instead(replace(send, chat_id=chat_id))
+                    if text_send is None:
+                        return "failed"
+                    send, body, as_html = text_send, text_send.body, True
                     continue
-                if as_html and ("parse entities" in text or "too long" in text or "entities" in text):
+                if what == "html":
                     log.error("event=html_refused send=%s articles=%s error=%r", send.id, send.item_ids, exc.message)
-                    body, as_html = plain_text(send.body)[:4096], False
+                    # Telegram counts UTF-16 code units: an emoji is 2 of the 4096.
+                    body, as_html = tg_cut(plain_text(send.body), MAX_MESSAGE_CHARS), False
                     self.stats.plain_text_fallbacks += 1
+                    if not body.strip():
+                        await self._fail_empty(send)
+                        return "failed"
                     continue
                 log.error("event=send_refused send=%s articles=%s error=%r", send.id, send.item_ids, exc.message)
                 await outbox.mark_failed(self.db, send.id, exc.message)
@@ -269,8 +316,7 @@ class DeliveryEngine:
                 return "failed"
             except TimedOut as exc:
                 # Maybe delivered: retry with a longer timeout, but at most MAX_AMBIGUOUS_ATTEMPTS in all.
-                send = outbox.Send(send.id, chat_id, send.chat_type, send.thread_id, send.kind, send.body,
-                                   send.photo_url, send.attempts + 1, send.item_ids)
+                send = replace(send, chat_id=chat_id, attempts=send.attempts + 1)
                 if send.attempts >= MAX_AMBIGUOUS_ATTEMPTS:
                     log.error("event=send_timed_out send=%s articles=%s", send.id, send.item_ids)
                     await outbox.mark_failed(self.db, send.id, f"timed out {send.attempts} times")
@@ -278,6 +324,14 @@ class DeliveryEngine:
                     return "failed"
                 await outbox.mark_retry(self.db, send.id, repr(exc), self.clock(), ambiguous=True)
                 self.stats.retried += 1
+                if send.kind == "photo":
+                    # Most likely Telegram is still fetching a slow image: the one retry is the text,
+                    # which needs no download (a late photo plus the text is the bounded duplicate).
+                    log.warning("event=photo_timed_out send=%s articles=%s", send.id, send.item_ids)
+                    text_send = await self._text_instead(send)
+                    if text_send is None:
+                        return "failed"
+                    send, body, as_html = text_send, text_send.body, True
                 continue
             except (NetworkError, TelegramError) as exc:
                 tries += 1
@@ -305,6 +359,25 @@ class DeliveryEngine:
                                               link_preview_options=NO_PREVIEW, read_timeout=timeout,
                                               write_timeout=timeout, connect_timeout=timeout)
         return msg.message_id
+
+    async def _text_instead(self, send: outbox.Send) -> outbox.Send | None:
+        """The same item as a text message (its caption as the text), or None when that text would be empty."""
+        if not plain_text(send.body).strip():
+            await self._fail_empty(send)
+            return None
+        self.stats.photo_fallbacks += 1
+        return replace(send, kind="text", photo_url=None)
+
+    async def _fail_empty(self, send: outbox.Send) -> None:
+        # Telegram would answer "message text is empty"; don't spend a request on it.
+        log.error("event=send_refused send=%s articles=%s error=%r", send.id, send.item_ids, "empty text fallback")
+        await outbox.mark_failed(self.db, send.id, "no text to send")
+        self.stats.failed += 1
+
+    async def _drop_thread(self, chat_id: int, thread_id: int, reason: str, *, forget: bool) -> None:
+        log.info("event=thread_dropped chat=%s thread=%s forget=%s reason=%r", chat_id, thread_id, forget, reason)
+        await outbox.drop_thread(self.db, chat_id, thread_id, f"bad request: {reason}", forget=forget)
+        self.stats.threads_dropped += 1
 
     async def _deactivate(self, chat_id: int, reason: str) -> None:
         log.info("event=chat_deactivated chat=%s reason=%r", chat_id, reason)

@@ -250,6 +250,19 @@ async def drop_chat_backlog(db: Database, chat_id: int, reason: str) -> None:
                            (chat_id,))
 
 
+async def drop_thread(db: Database, chat_id: int, thread_id: int, reason: str, *, forget: bool) -> None:
+    """A forum topic the bot can't post in: its unsent messages and items are dropped, the rest of the
+    chat goes on. `forget` (the topic was deleted) also removes the topic's subscriptions and watches."""
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE sends SET state = 'failed', last_error = ? WHERE chat_id = ? AND thread_id = ? "
+                           "AND state IN ('planned', 'in_flight')", (reason[:300], chat_id, thread_id))
+        await conn.execute("UPDATE outbox SET state = 'dropped' WHERE chat_id = ? AND thread_id = ? "
+                           "AND state IN ('pending', 'planned')", (chat_id, thread_id))
+        if forget:
+            await conn.execute("DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id))
+            await conn.execute("DELETE FROM watches WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id))
+
+
 async def outbox_counts(db: Database) -> dict[str, int]:
     rows = await db.fetchall("SELECT state, COUNT(*) FROM outbox GROUP BY state")
     out = {r[0]: r[1] for r in rows}

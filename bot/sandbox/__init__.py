@@ -37,13 +37,16 @@ Read what happened
     sb.callback_answers, sb.commands(scope="default"), sb.pending_updates()
 
 Break things
-    sb.fault(kind, chat=None, methods=None, times=1, probability=1.0, seed=None,
+    sb.fault(kind, chat=None, methods=None, thread=None, times=1, probability=1.0, seed=None,
              retry_after=5, delay=0.0, deliver=False, status=400, description="", parameters=None)
         kinds: blocked (403), kicked (403), deactivated (403), chat_not_found (400),
-        server_error (500), bad_gateway (502), flood (429 + retry_after), slow (sleep `delay`;
-        deliver=True stores the message anyway, else 504), custom (status/description).
+        topic_closed (400 TOPIC_CLOSED), topic_deleted (400 message thread not found),
+        no_photo_rights (400 not enough rights to send photos), server_error (500),
+        bad_gateway (502), flood (429 + retry_after), slow (sleep `delay`; deliver=True stores
+        the message anyway, else 504), custom (status/description).
         chat=None hits every chat; methods=None hits every call naming a chat (list e.g.
-        ["getUpdates"] to hit polling); times=None keeps it until sb.clear_faults();
+        ["getUpdates"] to hit polling); thread=N hits only calls with message_thread_id N
+        (one forum topic); times=None keeps it until sb.clear_faults();
         probability < 1 with a seed gives a reproducible random sequence.
     Flood limits (off by default; Sandbox(limits=True) or a FloodLimits with smaller Rates):
         30/s per bot, 1/s per private chat after a burst of 3, 20/min per group, on

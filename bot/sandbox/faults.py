@@ -1,7 +1,7 @@
 """Injected failures: the errors and stalls a real bot meets, on demand or at seeded random.
 
-A Fault matches calls by chat and method, fires once, N times or for ever, optionally with
-probability p from its own seeded random generator, so failures are reproducible.
+A Fault matches calls by chat, method and (optionally) forum topic, fires once, N times or for
+ever, optionally with probability p from its own seeded random generator, so failures are reproducible.
 """
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ FAULT_KINDS = {
     "kicked": "403 Forbidden: bot was kicked from the (super)group chat",
     "deactivated": "403 Forbidden: user is deactivated",
     "chat_not_found": "400 Bad Request: chat not found",
+    "topic_closed": "400 Bad Request: TOPIC_CLOSED (a closed forum topic; use with thread=)",
+    "topic_deleted": "400 Bad Request: message thread not found (a deleted forum topic; use with thread=)",
+    "no_photo_rights": "400 Bad Request: not enough rights to send photos to the chat",
     "server_error": "500 Internal Server Error",
     "bad_gateway": "502 Bad Gateway",
     "flood": "429 Too Many Requests: retry after N (parameters.retry_after)",
@@ -32,6 +35,7 @@ class Fault:
     kind: str
     chat_id: int | None = None  # None: any chat
     methods: frozenset[str] | None = None  # None: any call that names a chat
+    thread_id: int | None = None  # None: any topic; else only calls with this message_thread_id
     times: int | None = 1  # None: until cleared
     probability: float = 1.0
     seed: int | None = None
@@ -58,8 +62,10 @@ class Fault:
     def spent(self) -> bool:
         return self.times is not None and self.fired >= self.times
 
-    def matches(self, method: str, chat_id: int | None) -> bool:
+    def matches(self, method: str, chat_id: int | None, thread_id: int | None = None) -> bool:
         if self.spent:
+            return False
+        if self.thread_id is not None and thread_id != self.thread_id:
             return False
         if self.methods is not None:
             if method not in self.methods:
@@ -86,6 +92,12 @@ class Fault:
             return forbidden("user is deactivated")
         if kind == "chat_not_found":
             return bad_request("chat not found")
+        if kind == "topic_closed":
+            return bad_request("TOPIC_CLOSED")
+        if kind == "topic_deleted":
+            return bad_request("message thread not found")
+        if kind == "no_photo_rights":
+            return bad_request("not enough rights to send photos to the chat")
         if kind == "server_error":
             return ApiError(500, "Internal Server Error")
         if kind == "bad_gateway":
@@ -99,6 +111,7 @@ class Fault:
     def to_dict(self) -> dict:
         return {"id": self.id, "kind": self.kind, "chat_id": self.chat_id,
                 "methods": sorted(self.methods) if self.methods is not None else None,
+                "thread": self.thread_id,
                 "times": self.times, "probability": self.probability, "seed": self.seed,
                 "retry_after": self.retry_after, "delay": self.delay, "deliver": self.deliver,
                 "fired": self.fired}
@@ -112,10 +125,10 @@ class FaultPlan:
         self.faults.append(fault)
         return fault
 
-    def pick(self, method: str, chat_id: int | None) -> Fault | None:
+    def pick(self, method: str, chat_id: int | None, thread_id: int | None = None) -> Fault | None:
         """The first matching fault that fires for this call, if any."""
         for fault in self.faults:
-            if fault.matches(method, chat_id) and fault.roll():
+            if fault.matches(method, chat_id, thread_id) and fault.roll():
                 self.faults = [f for f in self.faults if not f.spent]
                 return fault
         return None

@@ -237,7 +237,7 @@ class Sandbox:
 
     # --- faults and flood control -----------------------------------------------------------
     def fault(self, kind: str, *, chat: Chat | int | None = None,
-              methods: list[str] | None = None, times: int | None = 1,
+              methods: list[str] | None = None, thread: int | None = None, times: int | None = 1,
               probability: float = 1.0, seed: int | None = None, retry_after: int = 5,
               delay: float = 0.0, deliver: bool = False, status: int = 400,
               description: str = "", parameters: dict | None = None) -> Fault:
@@ -246,8 +246,8 @@ class Sandbox:
             raise ValueError("use Sandbox.migrate(chat): migration changes the chat for good")
         chat_id = None if chat is None else (chat.id if isinstance(chat, Chat) else int(chat))
         return self._faults.add(Fault(
-            kind, chat_id=chat_id, methods=frozenset(methods) if methods else None, times=times,
-            probability=probability, seed=seed, retry_after=retry_after, delay=delay,
+            kind, chat_id=chat_id, methods=frozenset(methods) if methods else None, thread_id=thread,
+            times=times, probability=probability, seed=seed, retry_after=retry_after, delay=delay,
             deliver=deliver, status=status, description=description, parameters=parameters))
 
     def clear_faults(self) -> None:
@@ -315,9 +315,9 @@ class Sandbox:
             return await self._get_updates(params)
         call = self.api.plan(spec.name, params)
         entry["chat_id"] = call.chat.id if call.chat else None
-        return await self._run(spec.name, call)
+        return await self._run(spec.name, call, params.get("message_thread_id"))
 
-    async def _run(self, method: str, call: Call) -> object:
+    async def _run(self, method: str, call: Call, thread_id: int | None = None) -> object:
         """Between check and effect: violations, injected faults, then flood limits."""
         now = self._clock()
         chat = call.chat
@@ -325,7 +325,7 @@ class Sandbox:
         owed = self.flood.check_blocked(method, chat_id, now)
         if owed is not None:
             raise too_many_requests(owed)
-        fault = self._faults.pick(method, chat_id)
+        fault = self._faults.pick(method, chat_id, thread_id)
         if fault is not None:
             if fault.kind == "flood":
                 covered = (fault.methods or self._flood_methods()) | {method}
