@@ -179,6 +179,17 @@ async def test_group_admin_rule(h):
     assert len(await list_subscriptions(h.db, group.id)) == 1
 
 
+async def test_anonymous_group_admin_may_manage_the_group(h):
+    owner = h.sb.add_user("Owner", language_code="en")
+    member = h.sb.add_user("Member", language_code="en")
+    group = h.sb.group("Team", members=[owner, member], admins=[owner], owner=owner)
+    before = len(h.sb.messages(group))
+    h.sb.send_text(group, owner, "/subscribe cnBeta", anonymous=True)  # from GroupAnonymousBot, as the group
+    (msg,) = (await h.sb.wait_for(group, before + 1))[before:]
+    assert "Subscribed" in msg["text"]
+    assert len(await list_subscriptions(h.db, group.id)) == 1
+
+
 async def test_forum_topic_subscription_is_per_topic(h):
     owner = h.sb.add_user("Owner", language_code="en")
     forum = h.sb.forum("News", topics=("Tech", "Money"), members=[owner], admins=[owner], owner=owner)

@@ -531,3 +531,13 @@ async def test_required_parameters_hold_without_the_spec_file(http):
         assert (await call(http, sb, "sendMessage", text="x"))[1]["description"] == \
             "Bad Request: chat_id is empty"
         assert (await call(http, sb, "setWebhook", url="https://x.org"))[0] == 404
+
+
+def test_text_limit_counts_utf16_code_units_as_telegram_does():
+    from bot.sandbox.errors import ApiError
+    from bot.sandbox.markup import MAX_TEXT, formatted
+
+    plain, _ = formatted("😀" * (MAX_TEXT // 2), "HTML", None)  # 2,048 emoji = 4,096 units: the most allowed
+    assert len(plain) == MAX_TEXT // 2
+    with pytest.raises(ApiError, match="message is too long"):
+        formatted("😀" * (MAX_TEXT // 2) + "a", "HTML", None)

@@ -50,7 +50,7 @@ def formatted(text: str | None, parse_mode: str | None, entities: list | None, *
         (MAX_TEXT, "message is too long")
     if not plain and not caption:
         raise bad_request("message text is empty")
-    if len(plain) > limit:
+    if utf16_len(plain) > limit:  # Telegram counts UTF-16 code units: an emoji is 2
         raise bad_request(what)
     if len(found) > MAX_ENTITIES:
         # Telegram drops entities past the 100th silently; losing formatting unnoticed

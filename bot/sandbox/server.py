@@ -163,10 +163,11 @@ class Sandbox:
 
     def send_text(self, chat: Chat | int, user: User | int, text: str, *,
                   thread_id: int | None = None, entities: list[dict] | None = None,
-                  reply_to: int | None = None) -> dict:
-        """A user writes `text`; commands get their bot_command entity. Returns the Message."""
+                  reply_to: int | None = None, anonymous: bool = False) -> dict:
+        """A user writes `text`; commands get their bot_command entity. Returns the Message.
+        `anonymous`: a group admin posting as the group (from GroupAnonymousBot)."""
         return copy.deepcopy(self.world.user_message(chat, user, text, thread_id=thread_id,
-                                                     entities=entities, reply_to=reply_to))
+                                                     entities=entities, reply_to=reply_to, anonymous=anonymous))
 
     def send_document(self, chat: Chat | int, user: User | int, filename: str, data: bytes | str, *,
                       caption: str | None = None, reply_to: int | None = None) -> dict:

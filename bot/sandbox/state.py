@@ -46,6 +46,10 @@ class User:
         return out
 
 
+# Who Telegram says sent a group admin's anonymous message (the real user is hidden).
+GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+
+
 @dataclass
 class Chat:
     id: int
@@ -274,9 +278,14 @@ class World:
     # --- what users do -----------------------------------------------------------------
     def user_message(self, chat: Chat | int, user: User | int, text: str, *,
                      thread_id: int | None = None, entities: list[dict] | None = None,
-                     reply_to: int | None = None) -> dict:
-        """A user writes in a chat; queues the update the bot would get. Returns the Message."""
+                     reply_to: int | None = None, anonymous: bool = False) -> dict:
+        """A user writes in a chat; queues the update the bot would get. Returns the Message.
+
+        `anonymous`: a group admin posting as the group, as Telegram shows it: from GroupAnonymousBot,
+        with the group as sender_chat."""
         c, u = self.chat(chat), self.user(user)
+        if anonymous and (c.type == "private" or c.members.get(u.id) not in ("administrator", "creator")):
+            raise SandboxError(f"only an admin of group {c.id} can post anonymously")
         if c.migrated_to is not None:
             raise SandboxError(f"chat {c.id} was migrated to {c.migrated_to}")
         if not text:
@@ -287,6 +296,9 @@ class World:
             c.members[u.id] = "member"
         msg: dict = {"message_id": c.next_message_id(), "from": u.to_api(), "date": self.date(),
                      "chat": c.to_api()}
+        if anonymous:
+            msg["from"] = dict(GROUP_ANONYMOUS_BOT)
+            msg["sender_chat"] = c.to_api()
         if thread_id is not None:
             if thread_id not in c.topics:
                 raise SandboxError(f"chat {c.id} has no topic {thread_id}")
