@@ -39,13 +39,13 @@ BOILERPLATE_LINES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("sina app promo", r"海量资讯、精准解读，尽在新浪财经APP"),
         ("editor credit", r"^[（(\[【]?\s*(?:责任编辑|责编|编辑|校对|审核|监制|值班编辑)\s*[:：]"),
         ("original title", r"^原标题\s*[:：]"),
-        ("source line", r"^(?:文章)?来源\s*[:：]"),
+        ("source line", r"^(?:文章)?来源\s*[:：][^。！？]{0,40}$"),  # short: "来源：国家统计局数据显示，…" is news
         ("original link", r"^原文链接\s*[:：]"),
         ("author credit", r"^(?:作者|撰文|文)\s*[:：|｜][^。！？]{0,40}$"),
-        ("reprint notice", r"^(?:转载请注明|未经授权.{0,10}转载|本文(?:系|为).{0,20}(?:原创|授权))"),
-        ("app download", r"(?:下载|打开)[^。！？]{0,12}(?:APP|App|客户端)[^。！？]{0,10}$"),
-        ("scan qr", r"^(?:扫描|扫码|长按|识别)[^。]{0,20}二维码"),
-        ("follow us", r"^(?:点击|欢迎)?关注[^。]{0,16}(?:公众号|微信号|微博)"),
+        ("reprint notice", r"^(?:转载请注明|未经授权.{0,10}转载|本文(?:系(?!统)|为).{0,20}(?:原创|授权))"),
+        ("app download", r"^(?:请|欢迎|点击|立即)?(?:下载|打开)[^。！？]{0,12}(?:APP|App|客户端)[^。！？]{0,10}$"),
+        ("scan qr", r"^(?:扫描|扫码(?!支付)|长按|识别)[^。]{0,20}二维码[^。！？]{0,30}[。！]?$"),
+        ("follow us", r"^(?:点击|欢迎)?关注(?!度)[^。]{0,16}(?:公众号|微信号|微博)[^。！？]{0,20}[。！]?$"),
         ("zhihu links", r"^查看知乎(?:原文|讨论)$"),
         ("ftc", r"^FTC:\s*We use income earning"),
         ("copyright", r"^(?:版权所有|Copyright\s*©|©\s*\d{4}|All rights reserved)"),
@@ -60,7 +60,10 @@ _BLOCK_TAGS = (
 )
 _PARAGRAPH_TAGS = ("p", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "hr", "figure", "pre")
 _SEP = "\x1e"
-_SPACES = re.compile(r"[ \t\u3000\xa0\u2002\u2003\u2009\u200b\ufeff]+")
+_SPACES = re.compile(r"[ \t\u3000\xa0\u2002\u2003\u2009]+")
+# Invisible characters (zero-width space/non-joiner, word joiner, BOM, soft hyphen) are dropped, not
+# made spaces: WeChat HTML puts them inside Chinese words. A zero-width joiner is kept inside emoji.
+_INVISIBLE = re.compile(r"[\u200b\u200c\u2060\ufeff\xad]|\u200d(?![\U0001F000-\U0001FAFF\u2600-\u27BF])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NUMERIC_ENTITY = re.compile(r"&#(?:\d{1,7}|[xX][0-9a-fA-F]{1,6});")
 _LOOKS_HTML = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*\b[^>]*>|/[a-zA-Z][a-zA-Z0-9]*\s*>|!--)")
@@ -76,7 +79,7 @@ def normalise_line(line: str) -> str:
     """Collapse full-width/NBSP spaces, drop control characters, unescape stray numeric entities."""
     if "&#" in line:
         line = _NUMERIC_ENTITY.sub(lambda m: html.unescape(m.group(0)), line)
-    return _CONTROL.sub("", _SPACES.sub(" ", line)).strip()
+    return _CONTROL.sub("", _SPACES.sub(" ", _INVISIBLE.sub("", line))).strip()
 
 
 # All rules in two patterns, so most lines (real text) are rejected by one match at the line's start
@@ -152,6 +155,8 @@ def _flatten(root: Tag, images: list[str] | None = None) -> tuple[str, bool]:
             continue
         if name in _PARAGRAPH_TAGS:
             saw_paragraphs = True
+        elif name in ("td", "th"):
+            out.append(" ")  # table cells of a row: "GDP 5%", not "GDP5%"
         if name in ("br", "hr"):
             out.append(_SEP)
             continue

@@ -9,7 +9,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -55,13 +55,19 @@ def build_article(
     if published is None:
         published = mtime or now
         flags.add("date_guessed")
+    elif published > now + timedelta(days=1):  # a wrong clock would pin the post to the top of /latest
+        published = now
+        flags.add("date_in_future")
+    title = raw.title
+    if "title_guessed" in raw.notes and paragraphs:
+        title = paragraphs[0][:200]  # from the cleaned text: not a script, a comment or a 原标题： line
     categories = category_override or raw.categories or ("未分类",)
-    chash = content_hash(raw.title, paragraphs)
+    chash = content_hash(title, paragraphs)
     uid = article_uid(feed_id, source)
     return Article(
-        uid=uid, feed_id=feed_id, source=source, title=raw.title, categories=categories, author=raw.author,
+        uid=uid, feed_id=feed_id, source=source, title=title, categories=categories, author=raw.author,
         published=published, image_url=raw.image_url, paragraphs=paragraphs,
-        language=guess_language(raw.title + "\n" + "\n".join(paragraphs[:5])),
+        language=guess_language(title + "\n" + "\n".join(paragraphs[:5])),
         content_hash=chash, story_key="s:" + uid, ingested=now, url=raw.url, flags=frozenset(flags),
     )
 
