@@ -29,6 +29,8 @@ DROP_CLASSES = frozenset((
     "author", "bio", "avatar",              # Zhihu: answerer name and bio
     "originUrl", "view-more",               # Zhihu: "查看知乎原文/讨论" links
 ))
+# Classes of links that, alone in a paragraph, point to other articles of the site: dropped.
+LINK_ONLY_CLASSES = frozenset(("internal",))  # Zhihu: related answers listed after the answer
 # Substrings of class/id values that mark ad and share blocks.
 DROP_CLASS_PARTS = ("adlist", "ad-container", "advert", "share-bar", "social-share")
 
@@ -111,8 +113,19 @@ def _paragraphs(lines: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _is_link_only(tag: Tag) -> bool:
+    """A paragraph that is one link to more of the same site (Zhihu's "related answers" list)."""
+    contents = tag.contents
+    if len(contents) != 1 or not isinstance(contents[0], Tag) or contents[0].name != "a":
+        return False
+    classes = contents[0].get("class") or ()
+    return any(c in LINK_ONLY_CLASSES for c in (classes.split() if isinstance(classes, str) else classes))
+
+
 def _is_junk(tag: Tag) -> bool:
     if tag.name in DROP_TAGS:
+        return True
+    if tag.name == "p" and _is_link_only(tag):
         return True
     attrs = tag.attrs
     if not attrs:
@@ -150,7 +163,7 @@ def _flatten(root: Tag, images: list[str] | None = None) -> tuple[str, bool]:
             continue
         name = node.name
         if name == "img" and images is not None:
-            if src := web_url(node.get("src")):
+            if src := web_url(node.get("src")) or web_url(node.get("data-src")):  # data-src: lazy-loaded (WeChat)
                 images.append(src)
             continue
         if name in _PARAGRAPH_TAGS:

@@ -55,3 +55,9 @@ def test_a_guessed_title_comes_from_the_cleaned_text():
     body = "<script>window.a=1</script><!-- 广告 --><p>原标题：旧标题</p><p>海关总署发布新规。</p>"
     art = build_article(_post("categories:\n - 新闻\nauthor: 某人", body), source="x", now=NOW)
     assert art.title == "海关总署发布新规。" and art.paragraphs == ("海关总署发布新规。",)
+
+
+def test_related_links_after_a_zhihu_answer_are_dropped_inline_links_kept():
+    html = ('<p>正文提到<a class="internal" href="https://www.zhihu.com/q/1">另一个回答</a>的观点。</p><hr>'
+            '<p><a class="internal" href="https://www.zhihu.com/q/2">毕业一年，裸辞已经两个月了？</a></p>')
+    assert clean_html(html) == ("正文提到另一个回答的观点。",)
