@@ -77,6 +77,14 @@ MAX_ELEMENTS = 20_000
 _ELEMENT = re.compile(r"<[a-zA-Z]")
 
 
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def unescape_entities(text: str) -> str:
+    """Decode complete HTML entities (`&amp;`, `&#39;`) and nothing else: "AT&T <b>" stays as it is."""
+    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), text) if "&" in text else text
+
+
 def normalise_line(line: str) -> str:
     """Collapse full-width/NBSP spaces, drop control characters, unescape stray numeric entities."""
     if "&#" in line:

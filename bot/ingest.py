@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.clean import clean_body, guess_language, is_lead_image
+from bot.clean import clean_body, guess_language, is_lead_image, unescape_entities
 from bot.dedupe import content_hash
 from bot.model import Article, RejectedPost
 from bot.parse import MAX_POST_BYTES, parse_post
@@ -58,7 +58,7 @@ def build_article(
     elif published > now + timedelta(days=1):  # a wrong clock would pin the post to the top of /latest
         published = now
         flags.add("date_in_future")
-    title = raw.title
+    title = unescape_entities(raw.title)  # feeds often escape titles twice: "A &amp; B"
     if "title_guessed" in raw.notes and paragraphs:
         title = paragraphs[0][:200]  # from the cleaned text: not a script, a comment or a 原标题： line
     categories = category_override or raw.categories or ("未分类",)

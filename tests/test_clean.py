@@ -61,3 +61,9 @@ def test_related_links_after_a_zhihu_answer_are_dropped_inline_links_kept():
     html = ('<p>正文提到<a class="internal" href="https://www.zhihu.com/q/1">另一个回答</a>的观点。</p><hr>'
             '<p><a class="internal" href="https://www.zhihu.com/q/2">毕业一年，裸辞已经两个月了？</a></p>')
     assert clean_html(html) == ("正文提到另一个回答的观点。",)
+
+
+def test_entities_in_titles_are_decoded_literal_markup_kept():
+    art = build_article(_post("title: 'A &amp; B &#39;q&#39; &#123;json&#125; AT&T <b>x</b>'\ncategories:\n - 新闻",
+                              "<p>正文。</p>"), source="x", now=NOW)
+    assert art.title == "A & B 'q' {json} AT&T <b>x</b>"
