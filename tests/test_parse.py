@@ -213,3 +213,90 @@ def test_markdown_bodies_read_as_plain_paragraphs():
                                 "第二条：出口退税加快。", "1. 编号保留。", "#话题# 不是标题。 2 * 3 = 6")
     brief = "36氪获悉，某公司完成融资。\n投资方：甲、乙\n金额：1亿元"
     assert clean_html(brief) == tuple(brief.split("\n"))  # plain text without Markdown passes through
+
+
+def test_salvaged_title_keeps_lines_that_start_at_column_zero():
+    # PyYAML rejects this header (apostrophes inside a single-quoted title), as Mastodon-sourced posts have it
+    front = ("title: '@alice \"\nI can't believe it's July!\n\"'\ncategories: [社交媒体, Mastodon]\n"
+             "date: Tue, 15 Mar 2022 10:56:54 GMT")
+    art = build_article(_post(front, "<p>七月了。</p>"), source="x")
+    assert art.title == "@alice \" I can't believe it's July! \""
+    assert art.categories == ("社交媒体", "Mastodon")  # an inline list, read without YAML
+    assert art.published == datetime(2022, 3, 15, 10, 56, 54, tzinfo=UTC)
+    assert "yaml_salvaged" in art.flags
+
+
+def test_unclosed_front_matter_is_read_as_header_and_body():
+    post = ("\n---\ntitle: '海关总署：着力优化口岸营商环境'\ncategories:\n - 金融\n - 新浪财经\nauthor: 新浪财经\n"
+            "date: 2022-03-15 18:56:54\n\n<div><p>进口冷链食品监测。</p></div>\n").encode()
+    art = build_article(post, source="x")
+    assert art.title == "海关总署：着力优化口岸营商环境"
+    assert art.categories == ("金融", "新浪财经") and art.author == "新浪财经"
+    assert art.published == datetime(2022, 3, 15, 10, 56, 54, tzinfo=UTC)
+    assert art.paragraphs == ("进口冷链食品监测。",)
+    assert "front_matter_unclosed" in art.flags
+    # a body in plain text after a blank line, and a Mastodon title over lines at column 0
+    raw = parse_post("---\ntitle: '@bob \"\nIt's July\n\"'\ndate: 2022-03-15\n\n今天天气很好。\n第二行。".encode())
+    assert raw.title == "@bob \" It's July \"" and raw.body == "今天天气很好。\n第二行。"
+    assert "front_matter_unclosed" in raw.notes
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("Tue, 15 Mar 2022 10:56:54 CST", datetime(2022, 3, 15, 2, 56, 54, tzinfo=UTC)),  # China, not US Central
+    ("Tue, 15 Mar 2022 10:56:54 HKT", datetime(2022, 3, 15, 2, 56, 54, tzinfo=UTC)),
+    ("Tue, 15 Mar 2022 10:56:54 JST", datetime(2022, 3, 15, 1, 56, 54, tzinfo=UTC)),
+    ("Tue, 15 Mar 2022 10:56:54 IST", datetime(2022, 3, 15, 5, 26, 54, tzinfo=UTC)),
+    ("Tue, 15 Mar 2022 10:56:54 EST", datetime(2022, 3, 15, 15, 56, 54, tzinfo=UTC)),
+    ("2022年3月15日 10:56", datetime(2022, 3, 15, 2, 56, tzinfo=UTC)),
+    ("2022年3月15日", datetime(2022, 3, 14, 16, 0, tzinfo=UTC)),
+    ("2022/3/5 10:56", datetime(2022, 3, 5, 2, 56, tzinfo=UTC)),
+    ("2022.03.15", datetime(2022, 3, 14, 16, 0, tzinfo=UTC)),
+    ("15 Mar 2022", datetime(2022, 3, 14, 16, 0, tzinfo=UTC)),
+    ("Mar 15, 2022", datetime(2022, 3, 14, 16, 0, tzinfo=UTC)),
+    ("2022-03-15 10:56:54 UTC", datetime(2022, 3, 15, 10, 56, 54, tzinfo=UTC)),
+    ("Tue Mar 15 2022 10:56:54 GMT+0800 (中国标准时间)", datetime(2022, 3, 15, 2, 56, 54, tzinfo=UTC)),
+    ("2022-03-15 10:56:54 GMT+0800", datetime(2022, 3, 15, 2, 56, 54, tzinfo=UTC)),
+    ("1647341814", datetime(2022, 3, 15, 10, 56, 54, tzinfo=UTC)),
+    ("1647341814000", datetime(2022, 3, 15, 10, 56, 54, tzinfo=UTC)),
+])
+def test_feed_date_forms(value, expected):
+    # in the post unquoted: YAML hands over a string, or an int for the epoch forms
+    assert parse_post(_post(f"title: t\ndate: {value}")).published == expected
+    assert parse_post(_post(f"title: t\ndate: '{value}'")).published == expected
+
+
+def test_unusable_dates_are_none():
+    for value in ("2022", "nonsense", "2022-13-45", "'" + "1 " * 300 + "'"):
+        assert parse_post(_post(f"title: t\ndate: {value}")).published is None
+
+
+@pytest.mark.parametrize("title", ["#今日话题# 苹果发布会", "苹果发布会 #1", "Yes", "NO", "010", "1:30", "3.10"])
+def test_unquoted_title_and_author_are_text_as_written(title):
+    art = build_article(_post(f"title: {title}\nauthor: {title}\ncategories:\n - 科技"), source="x")
+    assert art.title == title and art.author == title
+    assert "title_guessed" not in art.flags
+
+
+def test_image_is_the_first_web_link_of_headimg_thumbnail_cover():
+    for headimg in ("undefined", "'null'", "/images/logo.png", "''"):
+        raw = parse_post(_post(f"title: t\nheadimg: {headimg}\nthumbnail: https://img.example.org/a.jpg"))
+        assert raw.image_url == "https://img.example.org/a.jpg", headimg
+    raw = parse_post(_post("title: t\nheadimg: undefined\nthumbnail: ./a.jpg\ncover: 'https://img.example.org/c.jpg'"))
+    assert raw.image_url == "https://img.example.org/c.jpg"
+
+
+def test_hexo_multi_path_categories_use_the_first_path():
+    for front in ("categories: [[新媒体, cnBeta], [其他]]", "categories:\n - [新媒体, cnBeta]\n - [其他]"):
+        assert parse_post(_post(f"title: t\n{front}")).categories == ("新媒体", "cnBeta")
+        # the same with a header PyYAML rejects
+        raw = parse_post(_post(f'title: """""坏标题\'"""\n{front}'))
+        assert raw.categories == ("新媒体", "cnBeta") and "yaml_salvaged" in raw.notes
+
+
+def test_invisible_characters_are_removed_from_title_author_categories():
+    front = ("title: '苹\u200b果\u00ad发布会\ufeff 新品'\nauthor: \u200d张\u2060三\n"
+             "categories:\n - \u200c新媒体\n - \u200b\n - cn\u200bBeta")
+    art = build_article(_post(front), source="x")
+    assert art.title == "苹果发布会 新品"
+    assert art.author == "张三"
+    assert art.categories == ("新媒体", "cnBeta")
