@@ -209,6 +209,9 @@ MARKDOWN_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
 _MARKDOWN_HINT = re.compile(r"\]\(|\*\*|^ {0,3}(?:#{1,6}[ \t]|>|[-*+][ \t]|```|~~~)", re.M)
 
 
+_HTML_PARAGRAPH = re.compile(r"<(?:p|div|br|li|h[1-6]|table|section|article|blockquote)\b", re.I)
+
+
 def markdown_to_text(text: str) -> str:
     if _MARKDOWN_HINT.search(text):
         for _, pattern, replacement in MARKDOWN_RULES:
@@ -220,6 +223,9 @@ def clean_body(body: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(paragraphs, image URLs shown in the body outside boilerplate blocks)."""
     if not _LOOKS_HTML.search(body):
         return _paragraphs(html.unescape(markdown_to_text(body)).split("\n")), ()
+    if not _HTML_PARAGRAPH.search(body):
+        # Markdown with a few tags in it (Hexo's <!-- more -->, an <img>): its markers go all the same.
+        body = markdown_to_text(body)
     images: list[str] = []
     body = _cap_elements(body)
     text, saw_paragraphs = _flatten(BeautifulSoup(body, "lxml"), images)

@@ -67,3 +67,9 @@ def test_entities_in_titles_are_decoded_literal_markup_kept():
     art = build_article(_post("title: 'A &amp; B &#39;q&#39; &#123;json&#125; AT&T <b>x</b>'\ncategories:\n - 新闻",
                               "<p>正文。</p>"), source="x", now=NOW)
     assert art.title == "A & B 'q' {json} AT&T <b>x</b>"
+
+
+def test_markdown_with_a_hexo_more_marker_and_an_image_tag_reads_as_plain_paragraphs():
+    body = ("## 小标题\n\n这是**加粗**文字，见[链接](https://a.com)。\n\n<!-- more -->\n\n- 列表一\n- 列表二\n\n"
+            "<img src=\"https://img.example.org/a.jpg\">\n")
+    assert clean_html(body) == ("小标题", "这是加粗文字，见链接。", "列表一", "列表二")
