@@ -307,21 +307,14 @@ class DeliveryEngine:
                     body, as_html = tg_cut(plain_text(send.body), MAX_MESSAGE_CHARS), False
                     self.stats.plain_text_fallbacks += 1
                     if not body.strip():
-                        await self._fail_empty(send)
-                        return "failed"
+                        return await self._fail(send, "no text to send")
                     continue
-                log.error("event=send_refused send=%s articles=%s error=%r", send.id, send.item_ids, exc.message)
-                await outbox.mark_failed(self.db, send.id, exc.message)
-                self.stats.failed += 1
-                return "failed"
+                return await self._fail(send, exc.message)
             except TimedOut as exc:
                 # Maybe delivered: retry with a longer timeout, but at most MAX_AMBIGUOUS_ATTEMPTS in all.
                 send = replace(send, chat_id=chat_id, attempts=send.attempts + 1)
                 if send.attempts >= MAX_AMBIGUOUS_ATTEMPTS:
-                    log.error("event=send_timed_out send=%s articles=%s", send.id, send.item_ids)
-                    await outbox.mark_failed(self.db, send.id, f"timed out {send.attempts} times")
-                    self.stats.failed += 1
-                    return "failed"
+                    return await self._fail(send, f"timed out {send.attempts} times", event="send_timed_out")
                 await outbox.mark_retry(self.db, send.id, repr(exc), self.clock(), ambiguous=True)
                 self.stats.retried += 1
                 if send.kind == "photo":
@@ -363,16 +356,17 @@ class DeliveryEngine:
     async def _text_instead(self, send: outbox.Send) -> outbox.Send | None:
         """The same item as a text message (its caption as the text), or None when that text would be empty."""
         if not plain_text(send.body).strip():
-            await self._fail_empty(send)
+            await self._fail(send, "no text to send")  # Telegram would answer "message text is empty"
             return None
         self.stats.photo_fallbacks += 1
         return replace(send, kind="text", photo_url=None)
 
-    async def _fail_empty(self, send: outbox.Send) -> None:
-        # Telegram would answer "message text is empty"; don't spend a request on it.
-        log.error("event=send_refused send=%s articles=%s error=%r", send.id, send.item_ids, "empty text fallback")
-        await outbox.mark_failed(self.db, send.id, "no text to send")
+    async def _fail(self, send: outbox.Send, error: str, *, event: str = "send_refused") -> str:
+        """Give the message up: logged with its articles, failed with its items dropped."""
+        log.error("event=%s send=%s articles=%s error=%r", event, send.id, send.item_ids, error)
+        await outbox.mark_failed(self.db, send.id, error)
         self.stats.failed += 1
+        return "failed"
 
     async def _drop_thread(self, chat_id: int, thread_id: int, reason: str, *, forget: bool) -> None:
         log.info("event=thread_dropped chat=%s thread=%s forget=%s reason=%r", chat_id, thread_id, forget, reason)
