@@ -244,20 +244,23 @@ async def mark_failed(db: Database, send_id: int, error: str) -> None:
 async def drop_chat_backlog(db: Database, chat_id: int, reason: str) -> None:
     """A chat that blocked the bot or vanished: its unsent messages and items are dropped, not retried."""
     async with db.transaction() as conn:
-        await conn.execute("UPDATE sends SET state = 'failed', last_error = ? WHERE chat_id = ? "
-                           "AND state IN ('planned', 'in_flight')", (reason[:300], chat_id))
-        await conn.execute("UPDATE outbox SET state = 'dropped' WHERE chat_id = ? AND state IN ('pending', 'planned')",
-                           (chat_id,))
+        await _drop_unsent(conn, chat_id, None, reason)
+
+
+async def _drop_unsent(conn, chat_id: int, thread_id: int | None, reason: str) -> None:
+    """Unsent messages of a chat (or of one of its topics) failed, their items dropped."""
+    scope, params = ("chat_id = ?", [chat_id]) if thread_id is None else \
+        ("chat_id = ? AND thread_id = ?", [chat_id, thread_id])
+    await conn.execute(f"UPDATE sends SET state = 'failed', last_error = ? WHERE {scope} "
+                       "AND state IN ('planned', 'in_flight')", [reason[:300], *params])
+    await conn.execute(f"UPDATE outbox SET state = 'dropped' WHERE {scope} AND state IN ('pending', 'planned')", params)
 
 
 async def drop_thread(db: Database, chat_id: int, thread_id: int, reason: str, *, forget: bool) -> None:
     """A forum topic the bot can't post in: its unsent messages and items are dropped, the rest of the
     chat goes on. `forget` (the topic was deleted) also removes the topic's subscriptions and watches."""
     async with db.transaction() as conn:
-        await conn.execute("UPDATE sends SET state = 'failed', last_error = ? WHERE chat_id = ? AND thread_id = ? "
-                           "AND state IN ('planned', 'in_flight')", (reason[:300], chat_id, thread_id))
-        await conn.execute("UPDATE outbox SET state = 'dropped' WHERE chat_id = ? AND thread_id = ? "
-                           "AND state IN ('pending', 'planned')", (chat_id, thread_id))
+        await _drop_unsent(conn, chat_id, thread_id, reason)
         if forget:
             await conn.execute("DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id))
             await conn.execute("DELETE FROM watches WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id))
