@@ -12,13 +12,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Markup, escape, t
+from bot.parse import MAX_URL_CHARS
 
 MAX_MESSAGE_CHARS = 4096
 MAX_ENTITIES = 100
 MAX_CAPTION_CHARS = 1024
 PER_CATEGORY = 10
 MAX_TITLE_CHARS = 300
-MAX_URL_CHARS = 2048
 _ENTITY_TAG = re.compile(r"<(?:b|i|u|s|a|code|pre|blockquote)[\s>]")
 _AUTO_ENTITY = re.compile(r"/read_\d+|https?://|@\w{5,}|#\w+")
 _TAGS = re.compile(r"<[^>]+>")
@@ -83,15 +83,23 @@ def _when(published: datetime, tz: ZoneInfo, now: datetime) -> str:
     return local.strftime("%m-%d %H:%M" if local.year == now.astimezone(tz).year else "%Y-%m-%d %H:%M")
 
 
-def _href(url: str) -> str:
-    return url.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+def linkable(url: str | None) -> bool:
+    """Whether a URL can be a link: a longer "URL" is not one Telegram would open."""
+    return bool(url) and len(url) <= MAX_URL_CHARS
+
+
+def link_html(url: str | None, label_html: str) -> str:
+    """`label_html` linked to `url`, or left as it is when there is no URL or it is too long to send."""
+    if not linkable(url):
+        return label_html
+    href = url.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+    return f'<a href="{href}">{label_html}</a>'
 
 
 def render_item(item: DigestItem, lang: str, tz: ZoneInfo, now: datetime, sentences: int,
                 *, with_category: bool = False) -> str:
     title = item.title if len(item.title) <= MAX_TITLE_CHARS else item.title[:MAX_TITLE_CHARS - 1] + "…"
-    linked = item.url and len(item.url) <= MAX_URL_CHARS  # a longer "URL" is not one Telegram would open
-    head = f'<a href="{_href(item.url)}">{escape(title)}</a>' if linked else escape(title)
+    head = link_html(item.url, escape(title))
     meta = [item.source[:100], _when(item.published, tz, now)]
     if with_category and item.categories:
         meta.insert(0, " › ".join(item.categories[-2:]))

@@ -14,7 +14,7 @@ from telegram.ext import ContextTypes
 
 from bot.categories import build_tree, resolve
 from bot.digest import (
-    MAX_ENTITIES, MAX_MESSAGE_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS, entity_count, plain_text, tg_cut, tg_len,
+    MAX_ENTITIES, MAX_MESSAGE_CHARS, MAX_TITLE_CHARS, entity_count, link_html, linkable, plain_text, tg_cut, tg_len,
 )
 from bot.i18n import Markup, escape, t
 from bot.ingest import current_summary
@@ -65,19 +65,8 @@ def _fits(html: str) -> bool:
     return _units(html) <= MAX_MESSAGE_CHARS and entity_count(html) <= MAX_ENTITIES
 
 
-def _linkable(url: str | None) -> bool:
-    return bool(url) and len(url) <= MAX_URL_CHARS
-
-
-def _link(url: str | None, label_html: str) -> str:
-    """`label_html` linked to `url`, or left as it is when there is no URL or it is too long to send."""
-    if not _linkable(url):
-        return label_html
-    return f'<a href="{escape(url).replace(chr(34), "&quot;")}">{label_html}</a>'
-
-
 def _title(title: str, url: str | None) -> str:
-    return f"<b>{_link(url, escape(_shorten(title, MAX_TITLE_CHARS)))}</b>"
+    return f"<b>{link_html(url, escape(_shorten(title, MAX_TITLE_CHARS)))}</b>"
 
 
 # ------------------------------------------------------------------ /latest
@@ -197,7 +186,7 @@ async def read_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         part = t(chat.lang, "read_part", part=n, parts=len(chunks)) if len(chunks) > 1 else ""
         body = "\n\n".join(escape(p) for p in chunk)
         if cut and n == len(chunks):
-            body += "\n\n" + ("… " + _link(a.url, t(chat.lang, "read_more")) if _linkable(a.url) else "…")
+            body += "\n\n" + ("… " + link_html(a.url, t(chat.lang, "read_more")) if linkable(a.url) else "…")
         head = f"{header} {part}".rstrip() if n == 1 else part
         await reply(update, head + "\n\n" + body)
 
