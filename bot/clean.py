@@ -12,7 +12,7 @@ import warnings
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString, PageElement, Tag, XMLParsedAsHTMLWarning
 
-from bot.parse import web_url
+from bot.parse import drop_invisible, web_url
 
 warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
 warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
@@ -62,10 +62,7 @@ _BLOCK_TAGS = (
 )
 _PARAGRAPH_TAGS = ("p", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "hr", "figure", "pre")
 _SEP = "\x1e"
-_SPACES = re.compile(r"[ \t\u3000\xa0\u2002\u2003\u2009]+")
-# Invisible characters (zero-width space/non-joiner, word joiner, BOM, soft hyphen) are dropped, not
-# made spaces: WeChat HTML puts them inside Chinese words. A zero-width joiner is kept inside emoji.
-_INVISIBLE = re.compile(r"[\u200b\u200c\u2060\ufeff\xad]|\u200d(?![\U0001F000-\U0001FAFF\u2600-\u27BF])")
+_SPACES = re.compile(r"[ \t\u3000\xa0\u2002\u2003\u2009]+")  # invisible ones are dropped, not made spaces
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NUMERIC_ENTITY = re.compile(r"&#(?:\d{1,7}|[xX][0-9a-fA-F]{1,6});")
 _LOOKS_HTML = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*\b[^>]*>|/[a-zA-Z][a-zA-Z0-9]*\s*>|!--)")
@@ -89,7 +86,7 @@ def normalise_line(line: str) -> str:
     """Collapse full-width/NBSP spaces, drop control characters, unescape stray numeric entities."""
     if "&#" in line:
         line = _NUMERIC_ENTITY.sub(lambda m: html.unescape(m.group(0)), line)
-    return _CONTROL.sub("", _SPACES.sub(" ", _INVISIBLE.sub("", line))).strip()
+    return _CONTROL.sub("", _SPACES.sub(" ", drop_invisible(line))).strip()
 
 
 # All rules in two patterns, so most lines (real text) are rejected by one match at the line's start
@@ -121,13 +118,18 @@ def _paragraphs(lines: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _classes(tag: Tag) -> list[str] | tuple[str, ...]:
+    """A tag's classes (a list from bs4, or one string when the attribute was not split)."""
+    classes = tag.attrs.get("class") or ()
+    return classes.split() if isinstance(classes, str) else classes
+
+
 def _is_link_only(tag: Tag) -> bool:
     """A paragraph that is one link to more of the same site (Zhihu's "related answers" list)."""
     contents = tag.contents
     if len(contents) != 1 or not isinstance(contents[0], Tag) or contents[0].name != "a":
         return False
-    classes = contents[0].get("class") or ()
-    return any(c in LINK_ONLY_CLASSES for c in (classes.split() if isinstance(classes, str) else classes))
+    return any(c in LINK_ONLY_CLASSES for c in _classes(contents[0]))
 
 
 def _is_junk(tag: Tag) -> bool:
@@ -138,9 +140,7 @@ def _is_junk(tag: Tag) -> bool:
     attrs = tag.attrs
     if not attrs:
         return False
-    classes = attrs.get("class") or ()
-    if isinstance(classes, str):
-        classes = classes.split()
+    classes = _classes(tag)
     ident = attrs.get("id") or ""
     if any(c in DROP_CLASSES for c in classes):
         return True

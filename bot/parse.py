@@ -349,13 +349,19 @@ def web_url(value: object) -> str | None:
     return url if host else None
 
 
-# Zero-width and soft-hyphen characters: invisible in a title, yet they make two equal titles differ
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+# Invisible characters (zero-width space/non-joiner, word joiner, BOM, soft hyphen): WeChat HTML puts
+# them inside Chinese words, and they make two equal titles differ. A zero-width joiner inside an emoji
+# (👨\u200d👩\u200d👧) is part of it and stays.
+_INVISIBLE = re.compile(r"[\u200b\u200c\u2060\ufeff\xad]|\u200d(?![\U0001F000-\U0001FAFF\u2600-\u27BF])")
+
+
+def drop_invisible(text: str) -> str:
+    return _INVISIBLE.sub("", text)
 
 
 def _one_line(value: str | None) -> str:
     """Text as one line: invisible characters removed, runs of whitespace made one space."""
-    return " ".join((value or "").translate(_INVISIBLE).split())
+    return " ".join(drop_invisible(value or "").split())
 
 
 def _categories(value: object) -> tuple[str, ...]:
@@ -368,7 +374,7 @@ def _categories(value: object) -> tuple[str, ...]:
         parts = [s for s in (_scalar(v) for v in value) if s is not None]
     else:
         return ()
-    parts = [p.translate(_INVISIBLE).strip() for p in parts]
+    parts = [drop_invisible(p).strip() for p in parts]
     return tuple(p[:MAX_CATEGORY_CHARS] for p in parts if p)[:MAX_CATEGORY_LEVELS]
 
 
