@@ -45,15 +45,15 @@ async def run_once(chats: int, limits: bool, workdir: Path) -> dict:
     from telegram import Bot
     from telegram.request import HTTPXRequest
 
-    from bot.delivery import DeliveryEngine
-    from bot.ingest import ingest_paths
-    from bot.ratelimit import Limits, SendLimiter
+    from bot.delivery.engine import DeliveryEngine
+    from bot.feeds.ingest import ingest_paths
+    from bot.delivery.pacing import Limits, SendLimiter
     from storage.chats import register_chat, subscribe
     from storage.db import open_db
     from tests.posts import write_post
 
     port = _free_port()
-    sandbox = subprocess.Popen([sys.executable, "-m", "bot.sandbox", "--port", str(port)] + (["--limits"] if limits else []),
+    sandbox = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)] + (["--limits"] if limits else []),
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -24,7 +24,7 @@ def baseline(folder: Path) -> dict:
     import frontmatter
     from bs4 import BeautifulSoup
 
-    from bot.progress import progress
+    from bot.cli.progress import progress
 
     files = sorted(folder.rglob("*.md"))
     t0, c0 = time.perf_counter(), time.process_time()
@@ -43,8 +43,8 @@ def baseline(folder: Path) -> dict:
 
 
 def pipeline(folder: Path, db_path: Path, workers: int) -> dict:
-    from bot.ingest import ingest_paths
-    from bot.progress import progress
+    from bot.feeds.ingest import ingest_paths
+    from bot.cli.progress import progress
     from storage.db import open_db
 
     files = sum(1 for _ in folder.rglob("*.md"))
@@ -74,12 +74,12 @@ def stages(folder: Path, db_dir: Path, sample: int = STAGE_SAMPLE) -> dict:
     import frontmatter
     from bs4 import BeautifulSoup
 
-    from bot.clean import clean_body
-    from bot.ingest import build_article, default_summariser, iter_post_files, read_post_bytes
-    from bot.model import RejectedPost
-    from bot.parse import parse_post
-    from bot.progress import progress
-    from bot.query import index_terms
+    from bot.core.clean import clean_body
+    from bot.feeds.ingest import build_article, default_summariser, iter_post_files, read_post_bytes
+    from bot.core.model import RejectedPost
+    from bot.core.parse import parse_post
+    from bot.cli.progress import progress
+    from bot.core.query import index_terms
     from storage.articles import category_key, store_articles
     from storage.db import open_db
     from storage.search import index_article

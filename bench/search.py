@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.search [--count 100000] [--seed 1] [--workdir DIR]
 
 Posts are made by ../shared/corpus/synth.py in a temporary folder (or DIR, reused when it already
-holds a database) and ingested with bot.ingest (summaries skipped: they are not what is measured).
-Recall is checked against a brute-force scan written here, independently of bot.query: substring of
+holds a database) and ingested with bot.feeds.ingest (summaries skipped: they are not what is measured).
+Recall is checked against a brute-force scan written here, independently of bot.core.query: substring of
 the folded title/text for Chinese terms, a word-boundary regex for English ones.
 """
 from __future__ import annotations
@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.clean import fold
-from bot.ingest import ingest_paths, iter_post_files
-from bot.progress import progress
-from bot.query import ParsedQuery, parse_query
+from bot.core.clean import fold
+from bot.feeds.ingest import ingest_paths, iter_post_files
+from bot.cli.progress import progress
+from bot.core.query import ParsedQuery, parse_query
 from storage.articles import latest
 from storage.db import Database, open_db
 from storage.search import rebuild_index, search, matching_ids
@@ -50,7 +50,7 @@ MULTI = [
 LATEST = [(), ("金融",), ("Tech",), ("社交媒体", "V2EX"), ("金融", "新浪财经", "新浪财经－国內")]
 
 
-# ---------------------------------------------------------------- reference scan (independent of bot.query)
+# ---------------------------------------------------------------- reference scan (independent of bot.core.query)
 
 _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]+")
 _NOT_WORD = r"(?:[^\w]|_|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff])"

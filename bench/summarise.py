@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.summarise [--count 2000] [--seed 1]
 
 Quality runs over every real post in ../shared/corpus/real/ and the seeds in ../shared/seeds/,
-cleaned by bot.ingest; speed over posts made by ../shared/corpus/synth.py in a temporary folder.
-ROUGE, boilerplate and near-duplicate checks are written here, independently of bot.summarise,
+cleaned by bot.feeds.ingest; speed over posts made by ../shared/corpus/synth.py in a temporary folder.
+ROUGE, boilerplate and near-duplicate checks are written here, independently of bot.core.summarise,
 so the summariser is not graded by its own rules.
 """
 from __future__ import annotations
@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.progress import progress
-from bot.sentences import split_sentences
-from bot.summarise import DEFAULT_MAX_CHARS, summarise
+from bot.cli.progress import progress
+from bot.core.sentences import split_sentences
+from bot.core.summarise import DEFAULT_MAX_CHARS, summarise
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REAL = SHARED / "corpus" / "real"
@@ -228,8 +228,8 @@ class Tally:
 
 
 def load_articles(files: list[tuple[Path, Path | None]], label: str) -> tuple[list, int]:
-    from bot.ingest import load_post  # the cleaner is heavy (bs4, lxml); keep it out of import time
-    from bot.model import RejectedPost
+    from bot.feeds.ingest import load_post  # the cleaner is heavy (bs4, lxml); keep it out of import time
+    from bot.core.model import RejectedPost
 
     articles, rejected = [], 0
     with progress(label, len(files), every=500) as advance:

@@ -1,4 +1,4 @@
 """`python -m bot` is the same as the `newsbot` console script."""
-from bot.cli import main
+from bot.cli.main import main
 
 raise SystemExit(main())

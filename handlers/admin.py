@@ -14,10 +14,10 @@ from io import BytesIO
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import feeds
-from bot.categories import PATH_SPLIT
-from bot.i18n import Markup, t
-from bot.opml import OpmlError, export_opml, parse_opml
+from bot.feeds import poller as feeds
+from bot.core.categories import PATH_SPLIT
+from bot.core.i18n import Markup, t
+from bot.core.opml import OpmlError, export_opml, parse_opml
 from handlers.common import argument, ensure_chat, is_bot_admin, reply, reply_lines, services
 from storage.stats import collect_stats
 
@@ -158,7 +158,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lang
               inactive=s.chats_inactive, subscriptions=s.subscriptions, watches=s.watches, pending=s.outbox_pending,
               failed=s.sends_failed, feeds=s.feeds, failing=s.feeds_failing, paused=s.feeds_paused,
               poll=when(s.last_poll_at), dispatch=when(s.last_dispatch_at), size=f"{s.db_bytes / 1e6:.1f} MB")
-    from bot.i18n import Markup
+    from bot.core.i18n import Markup
 
     await reply(update, t(lang, "stats_body", lines=Markup(lines)))
 

@@ -12,14 +12,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.categories import build_tree, resolve
-from bot.digest import (
+from bot.core.categories import build_tree, resolve
+from bot.core.digest import (
     MAX_ENTITIES, MAX_MESSAGE_CHARS, MAX_TITLE_CHARS, entity_count, link_html, linkable, plain_text, tg_cut, tg_len,
 )
-from bot.i18n import Markup, escape, t
-from bot.ingest import current_summary
-from bot.query import QueryError, page_callback, parse_page_callback, phrase_tokens
-from bot.snippet import Snippet, find_matches
+from bot.core.i18n import Markup, escape, t
+from bot.feeds.ingest import current_summary
+from bot.core.query import QueryError, page_callback, parse_page_callback, phrase_tokens
+from bot.core.snippet import Snippet, find_matches
 from handlers.common import MAX_ARGUMENT_CHARS, NO_PREVIEW, argument, ensure_chat, reply, services
 from storage.articles import category_counts, get_article, latest
 from storage.chats import ChatRow

@@ -13,9 +13,9 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.config import Settings
-from bot.digest import MAX_MESSAGE_CHARS, plain_text, tg_cut, tg_len
-from bot.i18n import escape, language_of, t
+from bot.app.settings import Settings
+from bot.core.digest import MAX_MESSAGE_CHARS, plain_text, tg_cut, tg_len
+from bot.core.i18n import escape, language_of, t
 from storage.chats import ChatRow, get_chat, register_chat
 from storage.db import Database
 

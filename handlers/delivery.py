@@ -4,7 +4,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.i18n import t
+from bot.core.i18n import t
 from handlers.common import ensure_chat, reply, services
 
 

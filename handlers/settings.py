@@ -5,8 +5,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.chat_settings import BadSetting, parse_setting
-from bot.i18n import t
+from bot.core.chat_settings import BadSetting, parse_setting
+from bot.core.i18n import t
 from handlers.common import require_manager, can_manage, ensure_chat, reply, services
 from storage.chats import ChatRow, update_settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.i18n import t
+from bot.core.i18n import t
 from handlers.common import require_manager, can_manage, ensure_chat, is_bot_admin, reply, services, user_language
 from handlers.subscriptions import category_keyboard
 from storage.chats import set_active

@@ -7,9 +7,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.categories import Node, build_tree, by_token, resolve
-from bot.digest import tg_cut
-from bot.i18n import Markup, escape, t
+from bot.core.categories import Node, build_tree, by_token, resolve
+from bot.core.digest import tg_cut
+from bot.core.i18n import Markup, escape, t
 from handlers.common import (
     MAX_ARGUMENT_CHARS, argument, can_manage, ensure_chat, reply, reply_lines, require_manager, services, thread_of,
 )

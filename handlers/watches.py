@@ -6,8 +6,8 @@ import re
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.i18n import Markup, escape, t
-from bot.query import QueryError
+from bot.core.i18n import Markup, escape, t
+from bot.core.query import QueryError
 from handlers.articles import query_error_text
 from handlers.common import argument, ensure_chat, reply, require_manager, services, thread_of
 from storage.watches import MAX_WATCHES_PER_CHAT, WatchError, add_watch, list_watches, remove_watch

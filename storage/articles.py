@@ -10,9 +10,9 @@ from enum import Enum
 
 import aiosqlite
 
-from bot.dedupe import STORY_WINDOW_SECONDS, text_key, title_key
-from bot.model import Article
-from bot.query import IndexTerms
+from bot.core.dedupe import STORY_WINDOW_SECONDS, text_key, title_key
+from bot.core.model import Article
+from bot.core.query import IndexTerms
 from storage.db import Database
 from storage.search import index_article
 
@@ -36,7 +36,7 @@ class Stored:
 
 def category_key(categories: tuple[str, ...] | list[str]) -> str:
     """Folded category path used for prefix matching: 'a\\x1fb\\x1f' matches everything under a›b."""
-    from bot.clean import fold
+    from bot.core.clean import fold
 
     return "".join(fold(c) + CATEGORY_SEP for c in categories)
 

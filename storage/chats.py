@@ -98,7 +98,7 @@ SETTING_COLUMNS = frozenset({"mode", "digest_times", "quiet_start", "quiet_end",
 
 
 async def update_settings(db: Database, chat_id: int, now: datetime, **values: object) -> ChatRow | None:
-    """Store validated settings (see bot/chat_settings.py); column names are checked against a whitelist."""
+    """Store validated settings (see bot/core/chat_settings.py); column names are checked against a whitelist."""
     unknown = set(values) - SETTING_COLUMNS
     if unknown:
         raise ValueError(f"not a setting: {sorted(unknown)}")

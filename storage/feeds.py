@@ -1,7 +1,7 @@
 """Feeds and their polling state: add, list, pause, remove, record success or failure, folder file index.
 
 All SQL for the `feeds` and `feed_files` tables. Policy (backoff, when to tell the admins) is decided by
-the caller (bot/feeds.py) and passed in; these functions only read and write rows.
+the caller (bot/feeds/poller.py) and passed in; these functions only read and write rows.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Full-text search over stored articles: the index's upkeep, ranked and paged queries, and the search
 sessions that let Next/Previous buttons survive a restart.
 
-The index (migration 0003; token scheme in bot/query.py): a new article is added by `index_article`
+The index (migration 0003; token scheme in bot/core/query.py): a new article is added by `index_article`
 (storage.articles stores and indexes in one step); updates and deletes are kept in step by triggers
 calling Python SQL functions, which `register_functions` adds to a connection (storage.db.connect does,
 before migrating); `ensure_index` (re)builds the index when it is new or the scheme changed.
@@ -31,14 +31,14 @@ from datetime import datetime, timedelta, timezone
 
 import aiosqlite
 
-from bot.query import (
+from bot.core.query import (
     SORT_NEW, IndexTerms, ParsedQuery, Phrase, QueryError, category_token, cover_tokens, fts_chars, fts_text, index_terms,
     meta_tokens, parse_query, phrase_tokens, suffix_cover,
 )
-from bot.snippet import Snippet, highlight_html, make_snippet
+from bot.core.snippet import Snippet, highlight_html, make_snippet
 from storage.db import Database
 
-INDEX_VERSION = f"2/unicode-{unicodedata.unidata_version}"  # bump when bot.query's fts_* output changes
+INDEX_VERSION = f"2/unicode-{unicodedata.unidata_version}"  # bump when bot.core.query's fts_* output changes
 _META_KEY = "search_index_version"
 
 TITLE_WEIGHT = 4.0      # bm25 column weights: a match in the title counts four times one in the text
@@ -278,7 +278,7 @@ class SearchPage:
 
     @property
     def page(self) -> int:
-        """0-based page number (what `bot.query.page_callback` carries)."""
+        """0-based page number (what `bot.core.query.page_callback` carries)."""
         return self.offset // self.limit
 
     @property
@@ -476,7 +476,7 @@ class SearchSession:
 
 
 async def save_session(db: Database, chat_id: int, query: str, *, now: datetime) -> int:
-    """Remember a chat's query and return its id for `bot.query.page_callback`. The same query in the
+    """Remember a chat's query and return its id for `bot.core.query.page_callback`. The same query in the
     same chat reuses its row; sessions older than SESSION_TTL are dropped on the way."""
     ts = int(now.timestamp())
     async with db.transaction() as conn:

@@ -1,6 +1,6 @@
 """Standing alerts: a chat's saved search queries, and which of them newly ingested articles match.
 
-Matching runs per article, not per watch: every watch is parsed once into a `bot.query.QueryMatcher`
+Matching runs per article, not per watch: every watch is parsed once into a `bot.core.query.QueryMatcher`
 (an inverted index from one required token or token pair to the watches needing it), and each new
 article's title and text are tokenised once and checked only against the watches their tokens reach.
 The semantics are search's (words, "phrases", -exclusions, cat:); since: is refused, sort: ignored.
@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from bot.query import MatchDoc, ParsedQuery, QueryError, QueryMatcher, parse_watch_query
+from bot.core.query import MatchDoc, ParsedQuery, QueryError, QueryMatcher, parse_watch_query
 from storage.db import Database
 
 MAX_WATCHES_PER_CHAT = 20

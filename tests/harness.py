@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import AsyncIterator, Callable
 
-from bot.app import BotRuntime
-from bot.config import load_settings
-from bot.sandbox import Sandbox
+from bot.app.runtime import BotRuntime
+from bot.app.settings import load_settings
+from sandbox import Sandbox
 from storage.db import Database, open_db
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.feeds import list_feeds
+from bot.feeds.poller import list_feeds
 from tests.harness import BotHarness
 from tests.posts import write_post
 
@@ -60,7 +60,7 @@ async def test_addfeed_validates(h, arg, expect):
 async def test_non_admins_change_nothing(h, tmp_path, command):
     folder = tmp_path / "p"
     write_post(folder, "不应被添加的文章")
-    from bot.feeds import add_feed
+    from bot.feeds.poller import add_feed
 
     await add_feed(h.db, str(tmp_path / "existing-feed-folder"), validate=False)
     before = await list_feeds(h.db)
@@ -103,7 +103,7 @@ async def test_opml_import_as_a_document_and_export_round_trip(h, tmp_path):
 
 
 async def test_many_feeds_are_listed_and_fetched_in_several_valid_messages_escaped_once(h, tmp_path):
-    from bot.feeds import add_feed
+    from bot.feeds.poller import add_feed
 
     admin = h.sb.add_user("Root", user_id=ADMIN, language_code="en")
     chat = h.sb.private_chat(admin)

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.ingest import ingest_paths
-from bot.sandbox.entities import parse_html, utf16_len
+from bot.feeds.ingest import ingest_paths
+from sandbox.entities import parse_html, utf16_len
 from storage.articles import get_article
 from tests.conftest import REAL
 from tests.harness import BotHarness, buttons
@@ -109,8 +109,8 @@ async def test_search_bold_matches_and_paging_survives_restart(tmp_path):
         sb, db_path = h.sb, h.runtime.settings.db_path
         await h.runtime.stop()
         # a new bot on the same database: the old message's Next button still works
-        from bot.app import BotRuntime
-        from bot.config import load_settings
+        from bot.app.runtime import BotRuntime
+        from bot.app.settings import load_settings
 
         settings = load_settings({"TELEGRAM_BOT_TOKEN": sb.token, "TELEGRAM_API_URL": sb.base_url,
                                   "NEWSBOT_DB": str(db_path)}, dotenv=None)

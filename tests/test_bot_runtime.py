@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ingest import ingest_paths
-from bot.sandbox.entities import parse_html
+from bot.feeds.ingest import ingest_paths
+from sandbox.entities import parse_html
 from storage.chats import get_chat, list_subscriptions
 from tests.conftest import REAL
 from tests.harness import BotHarness, buttons

@@ -1,4 +1,4 @@
-"""bot/clean.py and build_article on shapes the sample corpus does not show: boilerplate rules that must
+"""bot/core/clean.py and build_article on shapes the sample corpus does not show: boilerplate rules that must
 not eat news, tables, invisible characters, posts dated in the future, titles guessed from the text."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.clean import clean_html
-from bot.ingest import build_article
+from bot.core.clean import clean_html
+from bot.feeds.ingest import build_article
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -58,7 +58,7 @@ def test_user_errors_are_one_line_not_tracebacks(tmp_path):
 
 
 def test_demo_runs_offline_and_shows_a_conversation():
-    r = newsbot("demo", "--posts", str(ROOT / "examples" / "posts"), timeout=180)
+    r = newsbot("demo", "--posts", str(ROOT / "bot" / "cli" / "demo_posts"), timeout=180)
     assert r.returncode == 0, r.stderr[-2000:]
     for expected in ("👤 Ann: /start", "/subscribe", "🤖 bot:", "/search", "/latest"):
         assert expected in r.stdout

@@ -7,9 +7,9 @@ import sqlite3
 
 import pytest
 
-from bot.delivery import DeliveryEngine
-from bot.ingest import ingest_paths
-from bot.sandbox import Sandbox
+from bot.delivery.engine import DeliveryEngine
+from bot.feeds.ingest import ingest_paths
+from sandbox import Sandbox
 from storage.db import open_db
 from tests.crashkit import bot_env, delivered, kill, make_subscribers, start_bot, wait_until
 from tests.posts import write_post

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ingest import ingest_paths
+from bot.feeds.ingest import ingest_paths
 from storage.chats import get_chat, list_subscriptions
 from tests.harness import BotHarness, FakeClock
 from tests.posts import write_post
@@ -274,8 +274,8 @@ async def test_restart_resumes_planned_messages_exactly_once(tmp_path):
         sb = h.sb
         db_path = h.runtime.settings.db_path
     # a new bot process on the same database and the same sandbox
-    from bot.app import BotRuntime
-    from bot.config import load_settings
+    from bot.app.runtime import BotRuntime
+    from bot.app.settings import load_settings
     from storage.db import open_db
 
     await sb.start()  # the same sandbox (its record of what each chat got) on a new port

@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.delivery import refusal
-from bot.digest import MAX_MESSAGE_CHARS, tg_len
-from bot.ingest import ingest_paths
+from bot.delivery.engine import refusal
+from bot.core.digest import MAX_MESSAGE_CHARS, tg_len
+from bot.feeds.ingest import ingest_paths
 from storage import outbox
 from storage.chats import get_chat, list_subscriptions
 from storage.watches import add_watch, list_watches

@@ -1,4 +1,4 @@
-"""bot/digest.py: message planning and formatting within Telegram's limits (pure, no network)."""
+"""bot/core/digest.py: message planning and formatting within Telegram's limits (pure, no network)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings, strategies as st
 
-from bot.digest import DigestItem, entity_count, plan_messages, render_item, tg_cut, tg_len
-from bot.sandbox.entities import parse_html, utf16_len
+from bot.core.digest import DigestItem, entity_count, plan_messages, render_item, tg_cut, tg_len
+from sandbox.entities import parse_html, utf16_len
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 SH = ZoneInfo("Asia/Shanghai")

@@ -1,5 +1,5 @@
-"""Folder feeds, feed management, backoff and admin notices, stats and the `feeds` CLI (bot/feeds.py,
-storage/feeds.py, storage/stats.py, bot/feeds_cli.py). Real SQLite files in tmp_path; time is injected."""
+"""Folder feeds, feed management, backoff and admin notices, stats and the `feeds` CLI (bot/feeds/poller.py,
+storage/feeds.py, storage/stats.py, bot/cli/feeds.py). Real SQLite files in tmp_path; time is injected."""
 from __future__ import annotations
 
 import argparse
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import feeds as feeds_mod
-from bot.feeds import (
+from bot.feeds import poller as feeds_mod
+from bot.feeds.poller import (
     BACKOFF_CAP_SECONDS, AddResult, FeedError, RemoveResult, add_feed, backoff_delay, classify_location, get_feed,
     list_feeds, pause_feed, poll_due_feeds, poll_feed, register_feeds, remove_feed, resume_feed, scan_folder,
 )
@@ -463,8 +463,8 @@ async def test_collect_stats_without_watches_table(tmp_path):
 
 # ---------------------------------------------------------------- CLI
 def run_cli(argv: list[str], db_path: Path):
-    from bot.config import Settings
-    from bot.feeds_cli import add_commands
+    from bot.app.settings import Settings
+    from bot.cli.feeds import add_commands
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", type=Path)
@@ -474,7 +474,7 @@ def run_cli(argv: list[str], db_path: Path):
 
 
 async def test_cli_feeds_round_trip(tmp_path, posts, capsys):
-    from bot.cli import CliError
+    from bot.cli.main import CliError
 
     db_path = tmp_path / "cli.sqlite3"
     assert await run_cli(["feeds", "add", str(posts), "--category", "博客/精选"], db_path) == 0

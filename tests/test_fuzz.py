@@ -18,16 +18,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bot.catalogue import en, zh
-from bot.categories import PATH_SPLIT, build_tree, resolve
-from bot.chat_settings import BadSetting, SettingChange, parse_setting
-from bot.digest import MAX_CAPTION_CHARS, MAX_ENTITIES, MAX_MESSAGE_CHARS, DigestItem, plan_messages
-from bot.i18n import escape, t
-from bot.ingest import build_article, default_summariser
-from bot.model import Article, RejectedPost
-from bot.parse import MAX_POST_BYTES
-from bot.query import MAX_QUERY_CHARS, MAX_TERMS, MAX_TOKENS, MatchDoc, ParsedQuery, QueryError, parse_query
-from bot.sandbox.entities import parse_html
+from bot.core.catalogue import en, zh
+from bot.core.categories import PATH_SPLIT, build_tree, resolve
+from bot.core.chat_settings import BadSetting, SettingChange, parse_setting
+from bot.core.digest import MAX_CAPTION_CHARS, MAX_ENTITIES, MAX_MESSAGE_CHARS, DigestItem, plan_messages
+from bot.core.i18n import escape, t
+from bot.feeds.ingest import build_article, default_summariser
+from bot.core.model import Article, RejectedPost
+from bot.core.parse import MAX_POST_BYTES
+from bot.core.query import MAX_QUERY_CHARS, MAX_TERMS, MAX_TOKENS, MatchDoc, ParsedQuery, QueryError, parse_query
+from sandbox.entities import parse_html
 from tests.conftest import real_posts
 
 UTC = timezone.utc
@@ -331,7 +331,7 @@ def search_db(tmp_path_factory):
     """A small real database: a dozen articles with tricky text, opened fresh per test on the test's loop."""
     import asyncio
 
-    from bot.ingest import store_batch
+    from bot.feeds.ingest import store_batch
     from storage.db import open_db
 
     path = tmp_path_factory.mktemp("search") / "search.sqlite3"
@@ -371,7 +371,7 @@ async def test_search_answers_any_query_with_a_page_or_an_error(search_db, text)
     for hit in page.hits:
         valid_html(hit.title_html)
         valid_html(hit.snippet_html)
-    # The index agrees with the reference matcher (bot.query.MatchDoc) on every article.
+    # The index agrees with the reference matcher (bot.core.query.MatchDoc) on every article.
     q = page.query
     since = int((now - q.since).timestamp()) if q.since else None
     expected = sorted(r["id"] for r in rows if MatchDoc(r["title"], r["body"], r["category_key"]).matches(q)

@@ -1,4 +1,4 @@
-"""bot/ingest.py end to end into a real SQLite file: synth corpora with defects, dedupe, idempotence."""
+"""bot/feeds/ingest.py end to end into a real SQLite file: synth corpora with defects, dedupe, idempotence."""
 from __future__ import annotations
 
 import importlib.util
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ingest import article_uid, build_article, ingest_paths
+from bot.feeds.ingest import article_uid, build_article, ingest_paths
 from storage.articles import count_articles, latest
 from tests.conftest import REAL, SYNTH
 

@@ -1,4 +1,4 @@
-"""OPML export and import (bot/opml.py), hostile documents, and importing entries as feeds."""
+"""OPML export and import (bot/core/opml.py), hostile documents, and importing entries as feeds."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.opml import MAX_OPML_BYTES, OpmlEntry, OpmlError, OpmlImport, export_opml, parse_opml
+from bot.core.opml import MAX_OPML_BYTES, OpmlEntry, OpmlError, OpmlImport, export_opml, parse_opml
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 T0 = datetime(2024, 5, 20, 12, 0, tzinfo=timezone.utc)
@@ -122,7 +122,7 @@ def test_deep_nesting_and_outline_count_are_capped():
 
 
 async def test_import_feeds_reports_added_skipped_invalid(tmp_path):
-    from bot.feeds import add_feed, import_feeds, list_feeds
+    from bot.feeds.poller import add_feed, import_feeds, list_feeds
     from storage.db import open_db
 
     parsed = parse_opml((FIXTURES / "reader_export.opml").read_bytes())

@@ -1,4 +1,4 @@
-"""bot/parse.py + bot/clean.py over the real posts in ../shared and hand-made edge cases."""
+"""bot/core/parse.py + bot/core/clean.py over the real posts in ../shared and hand-made edge cases."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from bot.ingest import build_article, load_post
-from bot.model import RejectedPost
-from bot.parse import parse_post
+from bot.feeds.ingest import build_article, load_post
+from bot.core.model import RejectedPost
+from bot.core.parse import parse_post
 from tests.conftest import REAL, SEEDS, real_posts
 
 UTC = timezone.utc
@@ -192,7 +192,7 @@ def test_any_front_matter_text_gives_an_article_or_a_rejection(front, body):
 
 
 def test_links_are_made_safe_to_send_or_dropped():
-    from bot.parse import web_url
+    from bot.core.parse import web_url
 
     post = ("---\ntitle: 链接\nlink: ' https://example.org/a b?q=\"x\" '\nheadimg: javascript:alert(1)\n"
             "categories:\n - 新闻\n---\n<p>正文。</p>\n").encode()
@@ -204,7 +204,7 @@ def test_links_are_made_safe_to_send_or_dropped():
 
 
 def test_markdown_bodies_read_as_plain_paragraphs():
-    from bot.clean import clean_html
+    from bot.core.clean import clean_html
 
     body = ("# 海关总署发布新规\n\n> 记者 张三\n\n据**新华社**报道，[海关总署](https://example.org/x)今天发布公告。\n\n"
             "![图片](https://img.example.org/a.jpg)\n\n- 第一条：进口商品需申报。\n* 第二条：出口退税加快。\n1. 编号保留。\n\n"

@@ -1,4 +1,4 @@
-"""bot.query (tokens, query language, in-Python matching, callback data) and bot.snippet."""
+"""bot.core.query (tokens, query language, in-Python matching, callback data) and bot.core.snippet."""
 from __future__ import annotations
 
 import sqlite3
@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.clean import fold
-from bot.query import (
+from bot.core.clean import fold
+from bot.core.query import (
     BARRIER, MAX_QUERY_CHARS, MAX_TERMS, SORT_NEW, MatchDoc, ParsedQuery, Phrase, QueryError, QueryMatcher,
     category_tokens, cover_tokens, fts_chars, fts_phrase_tokens, fts_text, page_callback, parse_page_callback,
     parse_query, parse_watch_query, split_term, time_tokens, token_spans, token_text, tokens,
 )
-from bot.snippet import find_matches, highlight_html, make_snippet
+from bot.core.snippet import find_matches, highlight_html, make_snippet
 
 # Text generators that hit the interesting characters: CJK, kana, full-width forms, FTS5 syntax, quotes.
 ALPHABET = st.sampled_from(list(
@@ -349,8 +349,8 @@ def test_index_and_python_matching_agree(docs: list[tuple[str, str]], terms: lis
 @given(TEXT, st.text(ALPHABET, min_size=1, max_size=8))
 @settings(max_examples=500)
 def test_snippet_regex_agrees_with_tokens(text: str, term: str) -> None:
-    """bot.snippet finds a phrase exactly where the token stream has it (what the index matches)."""
-    from bot.query import phrase_pattern
+    """bot.core.snippet finds a phrase exactly where the token stream has it (what the index matches)."""
+    from bot.core.query import phrase_pattern
 
     toks = tuple(tokens(term))
     if not toks:

@@ -1,4 +1,4 @@
-"""RSS/Atom feeds (bot/feeds.py) against a real local aiohttp server: conditional GET, errors, limits,
+"""RSS/Atom feeds (bot/feeds/poller.py) against a real local aiohttp server: conditional GET, errors, limits,
 redirects, and item identity (reordered, rewritten, undated items). Fixture feeds: tests/fixtures/feeds/."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.feeds import (
+from bot.feeds.poller import (
     AddResult, FeedError, add_feed, entry_to_article, entry_source, get_feed, poll_due_feeds, poll_feed,
 )
 from storage.db import open_db

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.sandbox import FloodLimits, Rate, Sandbox
-from bot.sandbox.entities import EntityParseError, parse_html, utf16_len
-from bot.sandbox.faults import Fault
-from bot.sandbox.markdown import parse_markdown
+from sandbox import FloodLimits, Rate, Sandbox
+from sandbox.entities import EntityParseError, parse_html, utf16_len
+from sandbox.faults import Fault
+from sandbox.markdown import parse_markdown
 
 # A 16x16 PNG header is all the sandbox reads to accept a photo.
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x02\x00\x00\x00"
@@ -534,8 +534,8 @@ async def test_required_parameters_hold_without_the_spec_file(http):
 
 
 def test_text_limit_counts_utf16_code_units_as_telegram_does():
-    from bot.sandbox.errors import ApiError
-    from bot.sandbox.markup import MAX_TEXT, formatted
+    from sandbox.errors import ApiError
+    from sandbox.markup import MAX_TEXT, formatted
 
     plain, _ = formatted("😀" * (MAX_TEXT // 2), "HTML", None)  # 2,048 emoji = 4,096 units: the most allowed
     assert len(plain) == MAX_TEXT // 2

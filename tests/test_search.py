@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.clean import fold
-from bot.ingest import ingest_paths, store_batch
-from bot.model import Article
-from bot.query import QueryError, page_callback, parse_page_callback
+from bot.core.clean import fold
+from bot.feeds.ingest import ingest_paths, store_batch
+from bot.core.model import Article
+from bot.core.query import QueryError, page_callback, parse_page_callback
 from storage.articles import store_article
 from storage.db import open_db
 import storage.search
@@ -356,7 +356,7 @@ async def test_reingest_after_delete_and_rebuild(corpus_db: Path, tmp_path: Path
 
 
 async def test_index_text_made_in_worker_processes_is_the_triggers_own(tmp_path: Path) -> None:
-    """Ingest with worker processes hands the index text over ready-made (bot.query.IndexTerms): it must
+    """Ingest with worker processes hands the index text over ready-made (bot.core.query.IndexTerms): it must
     be exactly what the update/delete triggers and a rebuild compute, or contentless deletes would leave
     stale entries behind."""
     subprocess.run([sys.executable, str(SYNTH), "--out", str(tmp_path / "posts"), "--count", "150", "--seed", "5"],

@@ -28,11 +28,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from bot.feeds import add_feed, classify_location, list_feeds
-from bot.ingest import ingest_paths, store_batch
-from bot.model import Article
-from bot.sandbox import Chat
-from bot.sandbox.entities import parse_html
+from bot.feeds.poller import add_feed, classify_location, list_feeds
+from bot.feeds.ingest import ingest_paths, store_batch
+from bot.core.model import Article
+from sandbox import Chat
+from sandbox.entities import parse_html
 from storage.chats import get_chat, list_subscriptions
 from storage.watches import list_watches
 from tests.harness import BotHarness, buttons
@@ -192,7 +192,7 @@ def channel(h: BotHarness, title: str = "Channel") -> Chat:
 
 def channel_post(h: BotHarness, chat: Chat, text: str, document: dict | None = None) -> None:
     """A channel post as Telegram delivers it: no `from`, the channel as `sender_chat`."""
-    from bot.sandbox.entities import detect_bot_commands
+    from sandbox.entities import detect_bot_commands
 
     msg = {"message_id": chat.next_message_id(), "sender_chat": chat.to_api(), "date": h.sb.world.date(),
            "chat": chat.to_api()}
@@ -474,7 +474,7 @@ def leaks(token: str, text: str) -> list[str]:
 
 
 async def test_token_never_logged_even_at_debug_when_things_fail(tmp_path, capfd):
-    from bot.logs import setup_logging
+    from bot.app.logs import setup_logging
 
     token = realistic_token()
     root = logging.getLogger()
@@ -523,7 +523,7 @@ async def test_token_never_logged_even_at_debug_when_things_fail(tmp_path, capfd
 
 
 async def test_subprocess_bot_output_never_contains_the_token(tmp_path):
-    from bot.sandbox import Sandbox
+    from sandbox import Sandbox
     from tests.crashkit import bot_env, kill, make_subscribers, start_bot, wait_until
 
     token = realistic_token()

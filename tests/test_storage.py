@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.ingest import ingest_paths
+from bot.feeds.ingest import ingest_paths
 from storage.articles import count_articles, get_article, latest
 from storage.db import LATEST_VERSION, SchemaTooNew, migrations, open_db, schema_version
 from storage.search import matching_ids

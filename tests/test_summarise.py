@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.summarise import (
+from bot.core.summarise import (
     DEFAULT_MAX_CHARS,
     MAX_CANDIDATES,
     SUMMARISER_VERSION,
@@ -261,7 +261,7 @@ def test_sentences_that_fit_are_never_cut() -> None:
 
 def test_same_input_same_summary_across_processes() -> None:
     code = (
-        "import json, sys; from bot.summarise import summarise; "
+        "import json, sys; from bot.core.summarise import summarise; "
         "a = json.loads(sys.stdin.read()); print(json.dumps(summarise(*a, max_sentences=5, max_chars=400)))"
     )
     import json
@@ -304,7 +304,7 @@ def test_version_is_a_positive_int() -> None:
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="shared corpus not checked out next to the repo")
 def test_seed_summary_has_no_repeats_and_no_boilerplate() -> None:
-    from bot.ingest import load_post
+    from bot.feeds.ingest import load_post
 
     seed = sorted(SEEDS.glob("*.txt"))[0]
     article = load_post(seed)

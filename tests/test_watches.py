@@ -4,9 +4,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta, timezone
 
-from bot.ingest import store_batch
-from bot.model import Article
-from bot.query import QueryError
+from bot.feeds.ingest import store_batch
+from bot.core.model import Article
+from bot.core.query import QueryError
 from storage.watches import (
     MAX_WATCHES_PER_CHAT, Watch, WatchError, WatchMatch, add_watch, list_watches, match_new_articles, remove_watch,
 )
@@ -114,7 +114,7 @@ async def test_many_watches_stay_cheap(db) -> None:
     """Thousands of watches over many chats: matching goes through the inverted index, and is exact."""
     import time
 
-    from bot.query import MatchDoc, parse_watch_query
+    from bot.core.query import MatchDoc, parse_watch_query
     from storage.watches import load_matcher
 
     words = [chr(0x4E00 + i) + chr(0x4E00 + 2 * i + 1) for i in range(3000)]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.crashkit import bot_env, kill, make_subscribers, start_bot, wait_until
 from tests.posts import write_post
 

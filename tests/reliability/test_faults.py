@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.feeds import add_feed, get_feed, poll_due_feeds, poll_feed
-from bot.ingest import default_summariser, ingest_paths
+from bot.feeds.poller import add_feed, get_feed, poll_due_feeds, poll_feed
+from bot.feeds.ingest import default_summariser, ingest_paths
 from storage.chats import get_chat, list_subscriptions, register_chat, subscribe
 from storage.outbox import outbox_counts
 from tests.harness import BotHarness

@@ -1,0 +1,96 @@
+"""Periodic work on python-telegram-bot's JobQueue (APScheduler): poll feeds, dispatch deliveries.
+
+One poll job and one dispatch job for the whole bot (which chats are due is a query, not a job per
+chat). Neither overlaps itself (max_instances=1); they are separate jobs, so a slow poll never
+delays a dispatch. A poll that stored new articles asks for a dispatch right away.
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.delivery.engine import DeliveryEngine
+from bot.core.i18n import t
+from storage.watches import match_new_articles as match_watches
+
+if TYPE_CHECKING:
+    from bot.app.runtime import BotRuntime
+    from handlers.common import Services
+
+log = logging.getLogger("newsbot.scheduler")
+
+JOB_OPTIONS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+
+
+async def install(runtime: "BotRuntime", svc: "Services") -> None:
+    app = runtime.app
+    assert app is not None and app.job_queue is not None
+    engine = DeliveryEngine(app.bot, svc.db, clock=svc.clock, watch_matcher=match_watches)
+    runtime.delivery = engine
+    svc.extra["delivery"] = engine
+
+    if svc.settings.feeds:
+        from bot.feeds.poller import register_feeds
+
+        for result in await register_feeds(svc.db, list(svc.settings.feeds)):
+            log.info("event=feed_registered result=%r", result)
+
+    def wake_dispatch() -> None:
+        app.job_queue.run_once(dispatch_job, 0, name="dispatch-now")
+
+    svc.wake_dispatch = wake_dispatch
+    await engine.start()
+    if runtime.jobs:
+        app.job_queue.run_repeating(poll_job, interval=svc.settings.poll_seconds, first=1, name="poll",
+                                    job_kwargs=JOB_OPTIONS)
+        app.job_queue.run_repeating(dispatch_job, interval=svc.settings.dispatch_seconds, first=0.5,
+                                    name="dispatch", job_kwargs=JOB_OPTIONS)
+
+
+async def dispatch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    engine: DeliveryEngine = context.application.bot_data["services"].extra["delivery"]
+    try:
+        report = await engine.dispatch()
+    except Exception:  # the database may be locked or full: report, keep the job alive, retry next round
+        log.exception("event=dispatch_failed")
+        return
+    if report.messages_planned:
+        log.info("event=dispatched %s", report)
+
+
+async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc: Services = context.application.bot_data["services"]
+    try:
+        from bot.feeds.poller import poll_due_feeds
+
+        round_ = await poll_due_feeds(svc.db, now=svc.clock(), interval=svc.settings.poll_seconds,
+                                      default_tz=svc.settings.timezone)
+    except Exception:
+        log.exception("event=poll_failed")
+        return
+    await notify_admins(context, svc, round_.notices)
+    if round_.new_article_ids:
+        svc.wake_dispatch()
+
+
+async def notify_admins(context: ContextTypes.DEFAULT_TYPE, svc: "Services", notices) -> None:
+    """One message per notice to every admin (failing after repeated errors, and recovered)."""
+    for notice in notices:
+        for admin in svc.settings.admin_ids:
+            from storage.chats import get_chat
+
+            chat = await get_chat(svc.db, admin)
+            lang = chat.lang if chat else "zh"
+            if notice.kind == "failing":
+                text = t(lang, "feed_failing_notice", id=notice.feed_id, name=notice.name,
+                         failures=notice.failures, error=str(notice.error or ""))
+            else:
+                text = t(lang, "feed_recovered_notice", id=notice.feed_id, name=notice.name)
+            try:
+                await context.bot.send_message(admin, text, parse_mode=ParseMode.HTML)
+            except TelegramError as exc:
+                log.warning("event=admin_notice_failed admin=%s error=%r", admin, exc)

@@ -1,0 +1,279 @@
+"""From files to stored articles: scan folders, parse, clean, summarise, dedupe, store in batches.
+
+`build_article` is the pure step (bytes → Article); `ingest_paths` drives it over many files with
+bounded memory (files are streamed, stored in batches) and returns an `IngestReport`.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.core.clean import clean_body, guess_language, is_lead_image, unescape_entities
+from bot.core.dedupe import content_hash
+from bot.core.model import Article, RejectedPost
+from bot.core.parse import MAX_POST_BYTES, parse_post
+from bot.core.query import IndexTerms, index_terms
+
+POST_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
+BATCH_SIZE = 200
+WORKER_CHUNK = 50
+WORKER_MODULES = ("bot.feeds.ingest", "bot.core.summarise", "bot.core.query", "bs4", "lxml.etree", "frontmatter", "yaml")
+
+
+def article_uid(feed_id: int | None, source: str) -> str:
+    """Stable id: the same source in the same feed is always the same article."""
+    return hashlib.blake2b(f"{feed_id or 0}|{source}".encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def build_article(
+    data: bytes,
+    *,
+    source: str,
+    name: str = "",
+    feed_id: int | None = None,
+    fallback_categories: tuple[str, ...] = (),
+    default_tz: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+    mtime: datetime | None = None,
+    now: datetime | None = None,
+    category_override: tuple[str, ...] = (),
+) -> Article:
+    """Parse and clean one post. Raises RejectedPost with a reason."""
+    raw = parse_post(data, name=name, fallback_categories=fallback_categories, default_tz=default_tz)
+    paragraphs, images = clean_body(raw.body)
+    now = now or datetime.now(timezone.utc)
+    flags = set(raw.notes)
+    if not paragraphs:
+        flags.add("no_text")
+    if is_lead_image(raw.image_url, images):
+        flags.add("lead_image")
+    published = raw.published
+    if published is None:
+        published = mtime or now
+        flags.add("date_guessed")
+    elif published > now + timedelta(days=1):  # a wrong clock would pin the post to the top of /latest
+        published = now
+        flags.add("date_in_future")
+    title = unescape_entities(raw.title)  # feeds often escape titles twice: "A &amp; B"
+    if "title_guessed" in raw.notes and paragraphs:
+        title = paragraphs[0][:200]  # from the cleaned text: not a script, a comment or a 原标题： line
+    categories = category_override or raw.categories or ("未分类",)
+    chash = content_hash(title, paragraphs)
+    uid = article_uid(feed_id, source)
+    return Article(
+        uid=uid, feed_id=feed_id, source=source, title=title, categories=categories, author=raw.author,
+        published=published, image_url=raw.image_url, paragraphs=paragraphs,
+        language=guess_language(title + "\n" + "\n".join(paragraphs[:5])),
+        content_hash=chash, story_key="s:" + uid, ingested=now, url=raw.url, flags=frozenset(flags),
+    )
+
+
+def load_post(path: Path, root: Path | None = None, tz: ZoneInfo = ZoneInfo("Asia/Shanghai")) -> Article:
+    """Read and build one post file (categories fall back to its folder path below `root`)."""
+    data = read_post_bytes(path)
+    return build_article(
+        data, source=str(path), name=path.stem, fallback_categories=folder_categories(path, root),
+        default_tz=tz, mtime=datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc),
+    )
+
+
+def read_post_bytes(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_POST_BYTES:
+            raise RejectedPost(f"file too large ({size // 1024} KB > {MAX_POST_BYTES // 1024 // 1024} MB)")
+        with path.open("rb") as fh:
+            return fh.read(MAX_POST_BYTES + 1)
+    except OSError as exc:
+        raise RejectedPost(f"unreadable: {exc.strerror or exc.__class__.__name__}") from exc
+
+
+def folder_categories(path: Path, root: Path | None) -> tuple[str, ...]:
+    if root is None:
+        return ()
+    try:
+        rel = path.parent.relative_to(root)
+    except ValueError:
+        return ()
+    return tuple(p for p in rel.parts if p and not p.startswith(("_", ".")))
+
+
+def iter_post_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None]]:
+    """(file, feed root) for every post under the given files/folders, recursively, in a stable order."""
+    for p in paths:
+        if p.is_dir():
+            for dirpath, dirnames, filenames in os.walk(p):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for fname in sorted(filenames):
+                    if fname.lower().endswith(POST_SUFFIXES) and not fname.startswith("."):
+                        yield Path(dirpath) / fname, p
+        else:
+            yield p, None
+
+
+@dataclass
+class IngestReport:
+    new: int = 0
+    known: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    same_story: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    new_ids: list[int] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.new + self.known + self.updated + self.duplicate + self.same_story + len(self.rejected)
+
+    def summary_line(self) -> str:
+        return (
+            f"{self.new} new, {self.known} already known, {self.updated} updated, "
+            f"{self.duplicate} duplicate, {self.same_story} same story, {len(self.rejected)} rejected"
+        )
+
+
+Summariser = Callable[[Article], tuple[list[str], int]]
+
+
+def default_summariser(article: Article) -> tuple[list[str], int]:
+    from bot.core.summarise import SUMMARISER_VERSION, summarise
+
+    return summarise(article.paragraphs, article.title, article.language, max_sentences=5), SUMMARISER_VERSION
+
+
+def current_summary(article: Article, summary: list[str] | None, version: int | None) -> list[str]:
+    """The stored summary, or a fresh one when it is missing or was made by an older summariser (lazy
+    recompute; `newsbot resummarise` does all of them at once)."""
+    from bot.core.summarise import SUMMARISER_VERSION
+
+    if summary is not None and version == SUMMARISER_VERSION:
+        return summary
+    return default_summariser(article)[0]
+
+
+async def store_batch(db, articles: list[Article], summariser: Summariser = default_summariser) -> IngestReport:
+    """Summarise and store built articles in one transaction; returns counts and the ids of new articles."""
+    from storage.articles import Outcome, store_articles
+
+    report = IngestReport()
+    items = [(art, *summariser(art)) for art in articles]
+    for stored in await store_articles(db, items):
+        if stored.outcome in (Outcome.NEW, Outcome.SAME_STORY):
+            report.new_ids.append(stored.article_id)
+        attr = stored.outcome.value
+        setattr(report, attr, getattr(report, attr) + 1)
+    return report
+
+
+def prepare_file(path: Path, root: Path | None, feed_id: int | None, default_tz: ZoneInfo,
+                 category_override: tuple[str, ...], summariser: Summariser | None = default_summariser,
+                 ) -> tuple[Article, list[str], int, IndexTerms] | tuple[str, str]:
+    """Read, build, summarise and tokenise one file for the index: (article, summary, version, index
+    terms), or (source, reason) if rejected.
+
+    Pure apart from reading the file, so it can run in a worker process.
+    """
+    try:
+        data = read_post_bytes(path)
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+        art = build_article(
+            data, source=str(path), name=path.stem, feed_id=feed_id,
+            fallback_categories=folder_categories(path, root), default_tz=default_tz, mtime=mtime,
+            category_override=category_override,
+        )
+    except RejectedPost as exc:
+        return str(path), exc.reason
+    except OSError as exc:
+        return str(path), f"unreadable: {exc.strerror or exc}"
+    summary, version = summariser(art) if summariser is not None else ([], 0)
+    return art, summary, version, index_terms(art.title, art.text)
+
+
+def _prepare_chunk(files: list[tuple[Path, Path | None]], feed_id, default_tz, category_override):
+    return [prepare_file(p, r, feed_id, default_tz, category_override) for p, r in files]
+
+
+def _chunks(items: Iterator[tuple[Path, Path | None]], size: int) -> Iterator[list[tuple[Path, Path | None]]]:
+    chunk: list[tuple[Path, Path | None]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+async def ingest_paths(
+    db,
+    paths: Iterable[Path],
+    *,
+    default_tz: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+    feed_id: int | None = None,
+    category_override: tuple[str, ...] = (),
+    progress: Callable[[str], None] | None = None,
+    summariser: Summariser = default_summariser,
+    workers: int = 0,
+) -> IngestReport:
+    """Ingest every post under `paths`. One bad file is reported and skipped; the batch goes on.
+
+    Files are streamed in batches (memory stays bounded for any number of files). With `workers` > 0
+    (and the default summariser), parsing, cleaning and summarising run in that many worker processes
+    while this process stores the previous batch; results are stored in file order either way.
+    """
+    from storage.articles import Outcome, store_articles
+
+    report = IngestReport()
+
+    async def store(results) -> None:
+        items = []
+        for result in results:
+            if isinstance(result[0], Article):
+                items.append(result)
+            else:
+                report.rejected.append(result)
+            if progress:
+                progress(result[0].source if isinstance(result[0], Article) else result[0])
+        for stored in await store_articles(db, items):
+            if stored.outcome in (Outcome.NEW, Outcome.SAME_STORY):
+                report.new_ids.append(stored.article_id)
+            setattr(report, stored.outcome.value, getattr(report, stored.outcome.value) + 1)
+
+    files = iter_post_files(paths)
+    if workers <= 0 or summariser is not default_summariser:
+        for chunk in _chunks(files, BATCH_SIZE):
+            await store([prepare_file(p, r, feed_id, default_tz, category_override, summariser) for p, r in chunk])
+        return report
+
+    import asyncio
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    loop = asyncio.get_running_loop()
+    pending: list[asyncio.Future] = []
+    ready: list = []
+    # Bounded read-ahead keeps memory flat, and is deep enough that the workers keep going while a
+    # batch is being stored (stored in batches of BATCH_SIZE: fewer, larger transactions).
+    ahead = BATCH_SIZE // WORKER_CHUNK + 2 * workers
+    # forkserver: workers never inherit this process's threads (aiosqlite, asyncio) mid-flight. The
+    # server imports the pipeline once, so the workers forked from it share those pages. Workers are
+    # not recycled (max_tasks_per_child) although a 1.3 MB post leaves one ~50 MB bigger: on Python
+    # 3.11–3.13 a pool with a queued backlog can stop replacing them and hang (CPython gh-115634).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(WORKER_MODULES))
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        for chunk in _chunks(files, WORKER_CHUNK):
+            pending.append(loop.run_in_executor(pool, _prepare_chunk, chunk, feed_id, default_tz, category_override))
+            if len(pending) > ahead:
+                ready += await pending.pop(0)
+                if len(ready) >= BATCH_SIZE:
+                    await store(ready)
+                    ready = []
+        for fut in pending:
+            ready += await fut
+        await store(ready)
+    return report
