@@ -46,11 +46,11 @@ async def run_once(chats: int, limits: bool, workdir: Path) -> dict:
     from telegram.request import HTTPXRequest
 
     from bot.delivery.engine import DeliveryEngine
-    from bot.feeds.ingest import ingest_paths
     from bot.delivery.pacing import Limits, SendLimiter
+    from bot.feeds.ingest import ingest_paths
     from storage.chats import register_chat, subscribe
     from storage.db import open_db
-    from tests.posts import write_post
+    from tests.support.posts import write_post
 
     port = _free_port()
     sandbox = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)] + (["--limits"] if limits else []),

@@ -43,8 +43,8 @@ def baseline(folder: Path) -> dict:
 
 
 def pipeline(folder: Path, db_path: Path, workers: int) -> dict:
-    from bot.feeds.ingest import ingest_paths
     from bot.cli.progress import progress
+    from bot.feeds.ingest import ingest_paths
     from storage.db import open_db
 
     files = sum(1 for _ in folder.rglob("*.md"))
@@ -74,12 +74,17 @@ def stages(folder: Path, db_dir: Path, sample: int = STAGE_SAMPLE) -> dict:
     import frontmatter
     from bs4 import BeautifulSoup
 
+    from bot.cli.progress import progress
     from bot.core.clean import clean_body
-    from bot.feeds.ingest import build_article, default_summariser, iter_post_files, read_post_bytes
     from bot.core.model import RejectedPost
     from bot.core.parse import parse_post
-    from bot.cli.progress import progress
     from bot.core.query import index_terms
+    from bot.feeds.ingest import (
+        build_article,
+        default_summariser,
+        iter_post_files,
+        read_post_bytes,
+    )
     from storage.articles import category_key, store_articles
     from storage.db import open_db
     from storage.search import index_article

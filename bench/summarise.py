@@ -228,8 +228,10 @@ class Tally:
 
 
 def load_articles(files: list[tuple[Path, Path | None]], label: str) -> tuple[list, int]:
-    from bot.feeds.ingest import load_post  # the cleaner is heavy (bs4, lxml); keep it out of import time
     from bot.core.model import RejectedPost
+    from bot.feeds.ingest import (
+        load_post,  # the cleaner is heavy (bs4, lxml); keep it out of import time
+    )
 
     articles, rejected = [], 0
     with progress(label, len(files), every=500) as advance:

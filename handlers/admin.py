@@ -14,11 +14,18 @@ from io import BytesIO
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.feeds import poller as feeds
 from bot.core.categories import PATH_SPLIT
 from bot.core.i18n import Markup, t
 from bot.core.opml import OpmlError, export_opml, parse_opml
-from handlers.common import argument, ensure_chat, is_bot_admin, reply, reply_lines, services
+from bot.feeds import poller as feeds
+from handlers.common import (
+    argument,
+    ensure_chat,
+    is_bot_admin,
+    reply,
+    reply_lines,
+    services,
+)
 from storage.stats import collect_stats
 
 log = logging.getLogger("newsbot.admin")
@@ -189,12 +196,3 @@ async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lan
     report = await feeds.import_feeds(services(context).db, parsed.entries)
     await reply(update, t(lang, "import_result", added=len(report.added), skipped=len(report.skipped),
                           invalid=len(report.invalid) + len(parsed.invalid)))
-
-
-COMMANDS = {
-    "addfeed": addfeed, "feeds": list_feeds_command, "removefeed": removefeed, "pausefeed": pausefeed,
-    "resumefeed": resumefeed, "fetchnow": fetchnow, "stats": stats_command, "export": export_command,
-    "import": import_command,
-}
-# An OPML file sent as a document with "/import" as its caption.
-CAPTION_PATTERNS = {r"^/import(?:@\w+)?\s*$": import_command}

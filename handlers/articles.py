@@ -14,13 +14,28 @@ from telegram.ext import ContextTypes
 
 from bot.core.categories import build_tree, resolve
 from bot.core.digest import (
-    MAX_ENTITIES, MAX_MESSAGE_CHARS, MAX_TITLE_CHARS, entity_count, link_html, linkable, plain_text, tg_cut, tg_len,
+    MAX_ENTITIES,
+    MAX_MESSAGE_CHARS,
+    MAX_TITLE_CHARS,
+    entity_count,
+    link_html,
+    linkable,
+    plain_text,
+    tg_cut,
+    tg_len,
 )
 from bot.core.i18n import Markup, escape, t
-from bot.feeds.ingest import current_summary
 from bot.core.query import QueryError, page_callback, parse_page_callback, phrase_tokens
 from bot.core.snippet import Snippet, find_matches
-from handlers.common import MAX_ARGUMENT_CHARS, NO_PREVIEW, argument, ensure_chat, reply, services
+from bot.feeds.ingest import current_summary
+from handlers.common import (
+    MAX_ARGUMENT_CHARS,
+    NO_PREVIEW,
+    argument,
+    ensure_chat,
+    reply,
+    services,
+)
 from storage.articles import category_counts, get_article, latest
 from storage.chats import ChatRow
 from storage.search import SearchHit, SearchPage, load_session, save_session, search
@@ -278,8 +293,3 @@ async def _edit(query, text: str, keyboard: InlineKeyboardMarkup | None) -> None
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():  # a double tap asks twice for the page already shown
             raise
-
-
-COMMANDS = {"latest": latest_command, "read": read_command, "search": search_command}
-BUTTONS = {r"^search:": on_search_button}
-TEXT_PATTERNS = {r"^/read_\d+": read_command}

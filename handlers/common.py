@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
@@ -13,9 +13,10 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.app.settings import Settings
 from bot.core.digest import MAX_MESSAGE_CHARS, plain_text, tg_cut, tg_len
 from bot.core.i18n import escape, language_of, t
+from bot.core.settings import Settings
+from bot.delivery.engine import DeliveryEngine
 from storage.chats import ChatRow, get_chat, register_chat
 from storage.db import Database
 
@@ -25,19 +26,21 @@ MAX_ARGUMENT_CHARS = 300
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
-    """Shared by all handlers and jobs via application.bot_data["services"]."""
+    """What handlers and jobs share, built once by bot.app.runtime and kept in bot_data["services"]."""
 
     db: Database
     settings: Settings
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
-    wake_dispatch: Callable[[], None] = lambda: None  # set by the delivery engine: run a dispatch soon
-    extra: dict = field(default_factory=dict)
+    delivery: DeliveryEngine
+    clock: Callable[[], datetime]
+    wake_dispatch: Callable[[], None]  # ask for a dispatch round now (after new articles or a /fetchnow)
+    user_rate_limit: UserRateLimit
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data["services"]
+    svc: Services = context.application.bot_data["services"]
+    return svc
 
 
 def thread_of(update: Update) -> int:
@@ -187,7 +190,7 @@ async def rate_limit_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     user = update.effective_user
     if user is None or user.id in services(context).settings.admin_ids:
         return
-    limiter: UserRateLimit = context.application.bot_data.setdefault("user_rate_limit", UserRateLimit())
+    limiter = services(context).user_rate_limit
     allowed, warn = limiter.allow(user.id)
     if allowed:
         return

@@ -10,13 +10,7 @@ from handlers.common import ensure_chat, reply, services
 
 async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat, _ = await ensure_chat(update, context)
-    engine = services(context).extra.get("delivery")
-    if engine is None:
-        await reply(update, t(chat.lang, "digest_none"))
-        return
-    report = await engine.dispatch(force_chat=chat.id)
+    report = await services(context).delivery.dispatch(force_chat=chat.id)
     if not report.messages_planned:
         await reply(update, t(chat.lang, "digest_none"))
 
-
-COMMANDS = {"digest": digest_command}

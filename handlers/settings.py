@@ -7,7 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.core.chat_settings import BadSetting, parse_setting
 from bot.core.i18n import t
-from handlers.common import require_manager, can_manage, ensure_chat, reply, services
+from handlers.common import can_manage, ensure_chat, reply, require_manager, services
 from storage.chats import ChatRow, update_settings
 
 

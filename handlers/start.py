@@ -6,7 +6,15 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core.i18n import t
-from handlers.common import require_manager, can_manage, ensure_chat, is_bot_admin, reply, services, user_language
+from handlers.common import (
+    can_manage,
+    ensure_chat,
+    is_bot_admin,
+    reply,
+    require_manager,
+    services,
+    user_language,
+)
 from handlers.subscriptions import category_keyboard
 from storage.chats import set_active
 

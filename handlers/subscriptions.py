@@ -11,7 +11,15 @@ from bot.core.categories import Node, build_tree, by_token, resolve
 from bot.core.digest import tg_cut
 from bot.core.i18n import Markup, escape, t
 from handlers.common import (
-    MAX_ARGUMENT_CHARS, argument, can_manage, ensure_chat, reply, reply_lines, require_manager, services, thread_of,
+    MAX_ARGUMENT_CHARS,
+    argument,
+    can_manage,
+    ensure_chat,
+    reply,
+    reply_lines,
+    require_manager,
+    services,
+    thread_of,
 )
 from storage.articles import category_counts, category_key
 from storage.chats import ChatRow, list_subscriptions, subscribe, unsubscribe

@@ -9,8 +9,21 @@ from telegram.ext import ContextTypes
 from bot.core.i18n import Markup, escape, t
 from bot.core.query import QueryError
 from handlers.articles import query_error_text
-from handlers.common import argument, ensure_chat, reply, require_manager, services, thread_of
-from storage.watches import MAX_WATCHES_PER_CHAT, WatchError, add_watch, list_watches, remove_watch
+from handlers.common import (
+    argument,
+    ensure_chat,
+    reply,
+    require_manager,
+    services,
+    thread_of,
+)
+from storage.watches import (
+    MAX_WATCHES_PER_CHAT,
+    WatchError,
+    add_watch,
+    list_watches,
+    remove_watch,
+)
 
 
 async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -57,6 +70,3 @@ async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await reply(update, t(chat.lang, "unwatch_missing", n=raw))
     else:
         await reply(update, t(chat.lang, "unwatched", query=result.query))
-
-
-COMMANDS = {"watch": watch_command, "watches": watches_command, "unwatch": unwatch_command}

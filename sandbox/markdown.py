@@ -5,7 +5,7 @@ Telegram's wording ("Character '.' is reserved and must be escaped with the prec
 """
 from __future__ import annotations
 
-from sandbox.entities import EntityParseError, link_user_id, check_link, finish
+from sandbox.entities import EntityParseError, check_link, finish, link_user_id
 
 _RESERVED = "_*[]()~`>#+-=|{}.!"
 _NAMES = {"bold": "Bold", "italic": "Italic", "underline": "Underline",

@@ -8,7 +8,12 @@ from __future__ import annotations
 import struct
 
 from sandbox.entities import (
-    ENTITY_TYPES, EntityParseError, check_link, parse_html, trim, utf16_len,
+    ENTITY_TYPES,
+    EntityParseError,
+    check_link,
+    parse_html,
+    trim,
+    utf16_len,
 )
 from sandbox.errors import ApiError, bad_request
 

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sandbox.errors import (
-    CHAT_NOT_FOUND, NOT_MODIFIED, QUERY_TOO_OLD, bad_request, forbidden,
+    CHAT_NOT_FOUND,
+    NOT_MODIFIED,
+    QUERY_TOO_OLD,
+    bad_request,
+    forbidden,
 )
 from sandbox.markup import check_photo, formatted, reply_markup
 from sandbox.params import Upload

@@ -15,7 +15,12 @@ from typing import AsyncIterator, Callable
 from aiohttp import web
 
 from sandbox.errors import (
-    CONFLICT_POLLING, NOT_FOUND, UNAUTHORIZED, ApiError, bad_request, too_many_requests,
+    CONFLICT_POLLING,
+    NOT_FOUND,
+    UNAUTHORIZED,
+    ApiError,
+    bad_request,
+    too_many_requests,
 )
 from sandbox.faults import Fault, FaultPlan
 from sandbox.limits import FloodControl, FloodLimits, Violation

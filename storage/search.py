@@ -32,8 +32,20 @@ from datetime import datetime, timedelta, timezone
 import aiosqlite
 
 from bot.core.query import (
-    SORT_NEW, IndexTerms, ParsedQuery, Phrase, QueryError, category_token, cover_tokens, fts_chars, fts_text, index_terms,
-    meta_tokens, parse_query, phrase_tokens, suffix_cover,
+    SORT_NEW,
+    IndexTerms,
+    ParsedQuery,
+    Phrase,
+    QueryError,
+    category_token,
+    cover_tokens,
+    fts_chars,
+    fts_text,
+    index_terms,
+    meta_tokens,
+    parse_query,
+    phrase_tokens,
+    suffix_cover,
 )
 from bot.core.snippet import Snippet, highlight_html, make_snippet
 from storage.db import Database

@@ -12,7 +12,13 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from bot.core.query import MatchDoc, ParsedQuery, QueryError, QueryMatcher, parse_watch_query
+from bot.core.query import (
+    MatchDoc,
+    ParsedQuery,
+    QueryError,
+    QueryMatcher,
+    parse_watch_query,
+)
 from storage.db import Database
 
 MAX_WATCHES_PER_CHAT = 20

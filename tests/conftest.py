@@ -7,15 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-REAL = SHARED / "corpus" / "real"
-SEEDS = SHARED / "seeds"
-SYNTH = SHARED / "corpus" / "synth.py"
-
-
-def real_posts() -> list[Path]:
-    return sorted(REAL.rglob("*.md")) + sorted(SEEDS.glob("*.txt"))
+from tests.support.paths import SYNTH
 
 
 @pytest.fixture

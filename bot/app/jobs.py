@@ -7,44 +7,29 @@ delays a dispatch. A poll that stored new articles asks for a dispatch right awa
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
+from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
-from bot.delivery.engine import DeliveryEngine
 from bot.core.i18n import t
-from storage.watches import match_new_articles as match_watches
+from bot.feeds.poller import FeedNotice, poll_due_feeds, register_feeds
+from handlers.common import Services, services
+from storage.chats import get_chat
 
-if TYPE_CHECKING:
-    from bot.app.runtime import BotRuntime
-    from handlers.common import Services
-
-log = logging.getLogger("newsbot.scheduler")
+log = logging.getLogger("newsbot.jobs")
 
 JOB_OPTIONS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
 
 
-async def install(runtime: "BotRuntime", svc: "Services") -> None:
-    app = runtime.app
-    assert app is not None and app.job_queue is not None
-    engine = DeliveryEngine(app.bot, svc.db, clock=svc.clock, watch_matcher=match_watches)
-    runtime.delivery = engine
-    svc.extra["delivery"] = engine
-
-    if svc.settings.feeds:
-        from bot.feeds.poller import register_feeds
-
-        for result in await register_feeds(svc.db, list(svc.settings.feeds)):
-            log.info("event=feed_registered result=%r", result)
-
-    def wake_dispatch() -> None:
-        app.job_queue.run_once(dispatch_job, 0, name="dispatch-now")
-
-    svc.wake_dispatch = wake_dispatch
-    await engine.start()
-    if runtime.jobs:
+async def install(app: Application, svc: Services, *, repeating: bool = True) -> None:
+    """Register the configured feeds, start the delivery engine, and (unless `repeating` is off) the jobs."""
+    for result in await register_feeds(svc.db, list(svc.settings.feeds)):
+        log.info("event=feed_registered result=%r", result)
+    await svc.delivery.start()
+    if repeating:
+        assert app.job_queue is not None
         app.job_queue.run_repeating(poll_job, interval=svc.settings.poll_seconds, first=1, name="poll",
                                     job_kwargs=JOB_OPTIONS)
         app.job_queue.run_repeating(dispatch_job, interval=svc.settings.dispatch_seconds, first=0.5,
@@ -52,9 +37,8 @@ async def install(runtime: "BotRuntime", svc: "Services") -> None:
 
 
 async def dispatch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    engine: DeliveryEngine = context.application.bot_data["services"].extra["delivery"]
     try:
-        report = await engine.dispatch()
+        report = await services(context).delivery.dispatch()
     except Exception:  # the database may be locked or full: report, keep the job alive, retry next round
         log.exception("event=dispatch_failed")
         return
@@ -63,26 +47,22 @@ async def dispatch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    svc: Services = context.application.bot_data["services"]
+    svc = services(context)
     try:
-        from bot.feeds.poller import poll_due_feeds
-
         round_ = await poll_due_feeds(svc.db, now=svc.clock(), interval=svc.settings.poll_seconds,
                                       default_tz=svc.settings.timezone)
     except Exception:
         log.exception("event=poll_failed")
         return
-    await notify_admins(context, svc, round_.notices)
+    await notify_admins(context.bot, svc, round_.notices)
     if round_.new_article_ids:
         svc.wake_dispatch()
 
 
-async def notify_admins(context: ContextTypes.DEFAULT_TYPE, svc: "Services", notices) -> None:
+async def notify_admins(bot: Bot, svc: Services, notices: list[FeedNotice]) -> None:
     """One message per notice to every admin (failing after repeated errors, and recovered)."""
     for notice in notices:
         for admin in svc.settings.admin_ids:
-            from storage.chats import get_chat
-
             chat = await get_chat(svc.db, admin)
             lang = chat.lang if chat else "zh"
             if notice.kind == "failing":
@@ -91,6 +71,6 @@ async def notify_admins(context: ContextTypes.DEFAULT_TYPE, svc: "Services", not
             else:
                 text = t(lang, "feed_recovered_notice", id=notice.feed_id, name=notice.name)
             try:
-                await context.bot.send_message(admin, text, parse_mode=ParseMode.HTML)
+                await bot.send_message(admin, text, parse_mode=ParseMode.HTML)
             except TelegramError as exc:
                 log.warning("event=admin_notice_failed admin=%s error=%r", admin, exc)

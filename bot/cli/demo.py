@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import AsyncIterator, TextIO
 
 from bot.app.runtime import BotRuntime
-from bot.app.settings import Settings
+from bot.core.settings import Settings
 from bot.feeds.ingest import ingest_paths, iter_post_files
 from sandbox import Sandbox
 from storage.db import open_db

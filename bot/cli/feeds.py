@@ -140,8 +140,8 @@ async def cmd_feeds_fetch(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def cmd_feeds_export(args: argparse.Namespace, settings: Any) -> int:
-    from bot.feeds.poller import list_feeds
     from bot.core.opml import export_opml
+    from bot.feeds.poller import list_feeds
     from storage.db import open_db
 
     async with open_db(_db_path(args, settings)) as db:
@@ -155,8 +155,8 @@ async def cmd_feeds_export(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def cmd_feeds_import(args: argparse.Namespace, settings: Any) -> int:
-    from bot.feeds.poller import import_feeds
     from bot.core.opml import MAX_OPML_BYTES, OpmlError, parse_opml
+    from bot.feeds.poller import import_feeds
     from storage.db import open_db
 
     try:

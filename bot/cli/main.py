@@ -11,7 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from bot.app.settings import Settings, SettingsError, load_settings
+from bot.app.config import load_settings
+from bot.core.settings import Settings, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus" / "real"
@@ -29,8 +30,8 @@ def sample_posts() -> Path:
 
 # ---------------------------------------------------------------- ingest / articles
 async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.feeds.ingest import ingest_paths, iter_post_files
     from bot.cli.progress import progress
+    from bot.feeds.ingest import ingest_paths, iter_post_files
     from storage.db import open_db
 
     paths = [Path(p) for p in args.paths]
@@ -75,9 +76,9 @@ async def print_category_counts(db) -> None:
 
 # ---------------------------------------------------------------- summarise
 async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.feeds.ingest import load_post
     from bot.core.model import RejectedPost
     from bot.core.summarise import score_sentences, summarise
+    from bot.feeds.ingest import load_post
 
     target = args.target
     if Path(target).is_file():

@@ -11,7 +11,13 @@ def progress(label: str, total: int | None = None, *, every: int = 1000, stream=
     """Yields `advance(item)`; call it once per item done."""
     stream = stream or sys.stderr
     if stream.isatty():
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         with Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

@@ -10,7 +10,14 @@ import re
 import unicodedata
 import warnings
 
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString, PageElement, Tag, XMLParsedAsHTMLWarning
+from bs4 import (
+    BeautifulSoup,
+    MarkupResemblesLocatorWarning,
+    NavigableString,
+    PageElement,
+    Tag,
+    XMLParsedAsHTMLWarning,
+)
 
 from bot.core.parse import drop_invisible, web_url
 
@@ -67,7 +74,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NUMERIC_ENTITY = re.compile(r"&#(?:\d{1,7}|[xX][0-9a-fA-F]{1,6});")
 _LOOKS_HTML = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*\b[^>]*>|/[a-zA-Z][a-zA-Z0-9]*\s*>|!--)")
 MAX_PARAGRAPH_CHARS = 20_000
-# Fix (found by tests/test_fuzz.py): a 5 MB body of 200,000 <p> or <img> tags took BeautifulSoup ~10 s
+# Fix (found by tests/security/test_fuzz.py): a 5 MB body of 200,000 <p> or <img> tags took BeautifulSoup ~10 s
 # (the GIL held all along) to build. No article comes near this many elements (the real corpus: < 600),
 # so only the part before the MAX_ELEMENTS-th tag is read.
 MAX_ELEMENTS = 20_000

@@ -1,14 +1,15 @@
 """Read one Hexo-style post (bytes) into its raw parts: front-matter fields and the HTML body.
 
 Pure: bytes and a few facts about the file in, a `RawPost` out, or `RejectedPost(reason)`.
-Handles every quirk listed in ../shared/corpus/README.md (see tests/test_parse.py).
+Handles every quirk listed in ../shared/corpus/README.md (see tests/core/test_parse.py).
 """
 from __future__ import annotations
 
 import codecs
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, date as date_type
+from datetime import date as date_type
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from bot.core.model import RejectedPost
 MAX_POST_BYTES = 5 * 1024 * 1024
 MAX_FRONT_CHARS = 64 * 1024  # beyond this the "front matter" is not a Hexo header: salvage instead
 MAX_CATEGORY_LEVELS = 6
-# Fix (found by tests/test_fuzz.py): category names were not length-limited here (feeds cap theirs at
+# Fix (found by tests/security/test_fuzz.py): category names were not length-limited here (feeds cap theirs at
 # 100 in bot/feeds/poller.py), so one 5,000-character level made a digest item too big for a message.
 MAX_CATEGORY_CHARS = 100
 

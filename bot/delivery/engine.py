@@ -23,12 +23,26 @@ from zoneinfo import ZoneInfo
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from bot.core.chat_settings import in_quiet_hours, last_digest_slot
-from bot.core.digest import MAX_MESSAGE_CHARS, DigestItem, plain_text, plan_messages, tg_cut
-from bot.feeds.ingest import current_summary
+from bot.core.digest import (
+    MAX_MESSAGE_CHARS,
+    DigestItem,
+    plain_text,
+    plan_messages,
+    tg_cut,
+)
 from bot.delivery.pacing import SendLimiter
+from bot.feeds.ingest import current_summary
 from storage import outbox
 from storage.chats import get_chat, migrate_chat, set_active
 from storage.db import Database

@@ -30,12 +30,19 @@ import aiohttp
 
 from bot.core.clean import clean_html, guess_language
 from bot.core.dedupe import content_hash
+from bot.core.model import Article, RejectedPost
 from bot.core.parse import web_url
 from bot.feeds.ingest import (
-    BATCH_SIZE, POST_SUFFIXES, Summariser, article_uid, build_article, default_summariser, folder_categories,
-    read_post_bytes, store_batch,
+    BATCH_SIZE,
+    POST_SUFFIXES,
+    Summariser,
+    article_uid,
+    build_article,
+    default_summariser,
+    folder_categories,
+    read_post_bytes,
+    store_batch,
 )
-from bot.core.model import Article, RejectedPost
 from storage import feeds as store
 from storage.db import Database
 from storage.feeds import FeedInfo

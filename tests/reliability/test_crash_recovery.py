@@ -23,8 +23,14 @@ from pathlib import Path
 import pytest
 
 from sandbox import Sandbox
-from tests.crashkit import bot_env, kill, make_subscribers, start_bot, wait_until
-from tests.posts import write_post
+from tests.support.crashkit import (
+    bot_env,
+    kill,
+    make_subscribers,
+    start_bot,
+    wait_until,
+)
+from tests.support.posts import write_post
 
 CHATS = 500
 ARTICLES = 16            # one digest message per chat (under 4096 characters and 100 entities)

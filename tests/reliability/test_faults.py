@@ -23,12 +23,12 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.feeds.poller import add_feed, get_feed, poll_due_feeds, poll_feed
 from bot.feeds.ingest import default_summariser, ingest_paths
+from bot.feeds.poller import add_feed, get_feed, poll_due_feeds, poll_feed
 from storage.chats import get_chat, list_subscriptions, register_chat, subscribe
 from storage.outbox import outbox_counts
-from tests.harness import BotHarness
-from tests.posts import write_post
+from tests.support.harness import BotHarness
+from tests.support.posts import write_post
 
 UTC = timezone.utc
 CATEGORY = ("新闻",)

@@ -24,8 +24,14 @@ import psutil
 import pytest
 
 from sandbox import Sandbox
-from tests.crashkit import bot_env, kill, make_subscribers, start_bot, wait_until
-from tests.posts import write_post
+from tests.support.crashkit import (
+    bot_env,
+    kill,
+    make_subscribers,
+    start_bot,
+    wait_until,
+)
+from tests.support.posts import write_post
 
 SOAK_SECONDS = float(os.environ.get("NEWSBOT_SOAK_SECONDS", "60"))
 RSS_MARGIN = 1.10            # the last third's median RSS may exceed the middle third's by 10 % …

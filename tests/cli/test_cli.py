@@ -1,0 +1,64 @@
+"""The `newsbot` command line as a user runs it (subprocesses, real files)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.support.paths import ROOT, SEEDS
+from tests.support.posts import write_post
+
+TOKEN = "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+
+def newsbot(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_"))}
+    base.update(env or {})
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=base, capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_ingest_reports_counts_and_rejections_then_lists_articles(tmp_path):
+    feed = tmp_path / "feed"
+    write_post(feed, "命令行导入的第一篇文章")
+    (feed / "bad.md").write_bytes(b"\x00\x01binary\x00")
+    db = str(tmp_path / "cli.sqlite3")
+    r = newsbot("--db", db, "ingest", str(feed), "--workers", "0")
+    assert r.returncode == 0, r.stderr
+    assert "1 new" in r.stdout and "1 rejected" in r.stdout and "bad.md: binary" in r.stdout
+    r = newsbot("--db", db, "ingest", str(feed))
+    assert r.returncode == 0 and "0 new" in r.stdout and "1 already known" in r.stdout
+    r = newsbot("--db", db, "articles", "--category", "新闻/测试源")
+    assert "命令行导入的第一篇文章" in r.stdout
+    r = newsbot("--db", db, "search", "导入")
+    assert r.returncode == 0 and "命令行导入的第一篇文章" in r.stdout
+
+
+def test_summarise_a_file_prints_title_sentences_and_scores():
+    (seed,) = sorted(SEEDS.glob("*.txt"))
+    r = newsbot("summarise", str(seed), "--sentences", "2")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("海关总署")
+    assert 1 <= sum(1 for l in lines[2:] if l.strip()) <= 2
+    assert "原标题" not in r.stdout
+
+
+def test_user_errors_are_one_line_not_tracebacks(tmp_path):
+    r = newsbot("ingest", str(tmp_path / "missing"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no such file" in r.stderr
+    r = newsbot("run", env={"NEWSBOT_TIMEZONE": "Mars/Olympus"})
+    assert r.returncode == 2 and "NEWSBOT_TIMEZONE" in r.stderr and "Traceback" not in r.stderr
+    r = newsbot("run", env={"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "http://127.0.0.1:9",
+                            "NEWSBOT_DB": str(tmp_path / "x.sqlite3")})
+    assert r.returncode == 2 and "cannot reach the Bot API" in r.stderr
+    assert "Traceback" not in r.stderr and TOKEN.split(":")[1] not in r.stderr + r.stdout
+
+
+def test_demo_runs_offline_and_shows_a_conversation():
+    r = newsbot("demo", "--posts", str(ROOT / "bot" / "cli" / "demo_posts"), timeout=180)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for expected in ("👤 Ann: /start", "/subscribe", "🤖 bot:", "/search", "/latest"):
+        assert expected in r.stdout
+    assert "Traceback" not in r.stderr
+

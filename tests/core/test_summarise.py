@@ -1,0 +1,321 @@
+"""The summariser as a reader sees it: where sentences end, what a summary may contain, its size."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.core.summarise import (
+    DEFAULT_MAX_CHARS,
+    MAX_CANDIDATES,
+    SUMMARISER_VERSION,
+    ScoredSentence,
+    score_sentences,
+    split_sentences,
+    summarise,
+)
+from tests.support.paths import ROOT as REPO
+
+SEEDS = REPO.parent / "shared" / "seeds"
+
+
+# --- sentence splitting --------------------------------------------------------------------------
+
+SPLITS = [
+    # Chinese end marks, and closing quotes/brackets staying with their sentence
+    ("他说：“你好吗？”然后走了。", ["他说：“你好吗？”", "然后走了。"]),
+    ("他说：「走吧。」大家都笑了。", ["他说：「走吧。」", "大家都笑了。"]),
+    ("据悉（此前已有报道。）项目下周开工。", ["据悉（此前已有报道。）", "项目下周开工。"]),
+    ("【快讯】股市大涨！", ["【快讯】股市大涨！"]),
+    ("会议指出；坚持问题导向。", ["会议指出；", "坚持问题导向。"]),
+    ("我们……不知道该怎么办", ["我们……", "不知道该怎么办"]),
+    ("真的吗？！当然。", ["真的吗？！", "当然。"]),
+    ("他问：“还有吗？”，没人回答。", ["他问：“还有吗？”，没人回答。"]),
+    # a final sentence without an end mark is kept
+    ("第一句话。最后一句没有标点", ["第一句话。", "最后一句没有标点"]),
+    # decimals and mixed scripts
+    ("股价上涨3.5%。成交额1.2亿元！", ["股价上涨3.5%。", "成交额1.2亿元！"]),
+    (
+        "小米发布Redmi Note 12 Pro+，起售价1599元。同时MIUI 14.0.3开始推送。",
+        ["小米发布Redmi Note 12 Pro+，起售价1599元。", "同时MIUI 14.0.3开始推送。"],
+    ),
+    ("她说OK!我们出发吧。", ["她说OK!", "我们出发吧。"]),
+    ("详见https://example.com/a?id=1。下一段。", ["详见https://example.com/a?id=1。", "下一段。"]),
+    # English abbreviations, decimals, initials, URLs, ellipses, quotes
+    (
+        "The U.S. economy grew 3.5% in Q2. Analysts were surprised.",
+        ["The U.S. economy grew 3.5% in Q2.", "Analysts were surprised."],
+    ),
+    ("Mr. Smith met Dr. Jones. They talked.", ["Mr. Smith met Dr. Jones.", "They talked."]),
+    (
+        "Some tools, e.g. grep, are fast. Others are not.",
+        ["Some tools, e.g. grep, are fast.", "Others are not."],
+    ),
+    ("Use e.g., grep. Or awk.", ["Use e.g., grep.", "Or awk."]),
+    (
+        "Read it at https://example.com/a.html?x=1. Then reply.",
+        ["Read it at https://example.com/a.html?x=1.", "Then reply."],
+    ),
+    ("He paused... then left. Nobody noticed.", ["He paused... then left.", "Nobody noticed."]),
+    ("Wait… what happened? Nobody knows.", ["Wait… what happened?", "Nobody knows."]),
+    ('"Really?" she asked. "Yes!" he said.', ['"Really?" she asked.', '"Yes!" he said.']),
+    ('He said "go." Then he left.', ['He said "go."', "Then he left."]),
+    ("J. K. Rowling wrote it. It sold well.", ["J. K. Rowling wrote it.", "It sold well."]),
+    ("It costs $3.50 today! Buy now?", ["It costs $3.50 today!", "Buy now?"]),
+    # Japanese
+    (
+        "初めて回転寿司に来ました。これどうやって使うんですか？教えてください！",
+        ["初めて回転寿司に来ました。", "これどうやって使うんですか？", "教えてください！"],
+    ),
+    ("彼は「行こう。」と言った。次の日になった。", ["彼は「行こう。」と言った。", "次の日になった。"]),
+    # line breaks always separate; a stray closing quote on its own line joins the sentence before
+    ("小标题\n正文第一句。", ["小标题", "正文第一句。"]),
+    ("他说：“\n我认为可以。\n”", ["他说：“", "我认为可以。”"]),
+    ("", []),
+    ("   \n  ", []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SPLITS)
+def test_split_sentences(text: str, expected: list[str]) -> None:
+    assert split_sentences(text) == expected
+
+
+# --- fixtures written for these tests ------------------------------------------------------------
+
+LIBRARY_TITLE = "市图书馆新馆周一开放"
+LIBRARY = [
+    "本地晚报讯（记者王五）周一上午，市图书馆新馆正式对外开放，首日接待读者三千余人次。",
+    "新馆位于城东文化公园北侧，建筑面积两万平方米，藏书一百二十万册。",
+    "馆方介绍，新馆设有少儿阅览区、古籍修复室和二十四小时自助借还区。",
+    "开放首日，不少市民一早便在门口排队，少儿阅览区尤其热闹。",
+    "馆方表示，新馆开放后，老馆将改造为社区分馆，继续提供借阅服务。",
+]
+
+CUSTOMS_TITLE = "海关推动外贸新业态发展"
+CUSTOMS = [
+    "原标题：海关召开例会",
+    "着力优化口岸营商环境，促进跨境电商等外贸新业态发展，大力支持开放平台建设。",
+    "强化口岸疫情监测预警，严格做好入境人员和交通工具卫生检疫。",
+    "3月15日，海关召开例会，分析当前形势，研究部署下阶段工作任务。",
+    "会议强调，要稳住外贸主体。着力优化口岸营商环境，促进跨境电商等外贸新业态发展，大力支持开放平台建设。",
+    "会议要求，强化口岸疫情监测预警，严格做好入境人员和交通工具卫生检疫。",
+    "点击下载新浪财经APP，了解海关推动外贸新业态发展的更多信息。",
+    "海量资讯、精准解读，尽在新浪财经APP",
+    "来源：海关发布",
+    "责任编辑：张三",
+]
+
+ENGLISH_TITLE = "City opens a new central library"
+ENGLISH = [
+    "The city opened its new central library on Monday, welcoming more than three thousand visitors.",
+    "Image credit: City Library press office.",
+    "The building holds 1.2 million books and a 24-hour self-service lending area.",
+    "Related: City council approves the budget for two new branch libraries.",
+    "Officials said the old library will become a neighbourhood branch next year.",
+]
+
+
+def _joined_length(sentences: list[str], language: str) -> int:
+    return len((" " if language == "en" else "").join(sentences))
+
+
+def _source_sentences(paragraphs: list[str]) -> list[str]:
+    return [s for p in paragraphs for s in split_sentences(p)]
+
+
+# --- what a summary contains ---------------------------------------------------------------------
+
+
+def test_summary_sentences_are_whole_sentences_of_the_article_in_article_order() -> None:
+    summary = summarise(LIBRARY, LIBRARY_TITLE, max_sentences=5, max_chars=1000)
+    source = _source_sentences(LIBRARY)
+    assert summary
+    positions = []
+    for sentence in summary:
+        matches = [i for i, s in enumerate(source) if s.endswith(sentence)]
+        assert matches, sentence
+        positions.append(matches[0])
+    assert positions == sorted(positions)
+
+
+def test_dateline_is_trimmed_from_the_lead() -> None:
+    summary = summarise(LIBRARY, LIBRARY_TITLE, max_sentences=1)
+    assert summary == ["周一上午，市图书馆新馆正式对外开放，首日接待读者三千余人次。"]
+
+
+def test_boilerplate_never_appears_even_when_it_mentions_the_title() -> None:
+    summary = summarise(CUSTOMS, CUSTOMS_TITLE, max_sentences=5, max_chars=1000)
+    text = "".join(summary)
+    assert summary
+    for marker in ("原标题", "点击", "APP", "海量资讯", "来源", "责任编辑"):
+        assert marker not in text
+
+
+def test_english_boilerplate_never_appears() -> None:
+    summary = summarise(ENGLISH, ENGLISH_TITLE, language="en", max_sentences=5, max_chars=2000)
+    assert summary
+    assert not any(s.startswith(("Image credit", "Related:")) for s in summary)
+
+
+def test_boilerplate_scores_zero() -> None:
+    scored = {s.text: s.score for s in score_sentences(CUSTOMS, CUSTOMS_TITLE)}
+    for line in ("原标题：海关召开例会", "海量资讯、精准解读，尽在新浪财经APP", "来源：海关发布", "责任编辑：张三"):
+        assert scored[line] == 0.0
+
+
+def test_repeated_lead_points_are_not_both_chosen() -> None:
+    summary = summarise(CUSTOMS, CUSTOMS_TITLE, max_sentences=5, max_chars=1000)
+    assert len(summary) == len(set(summary))
+    assert sum("外贸新业态发展" in s for s in summary) <= 1
+    assert sum("卫生检疫" in s for s in summary) <= 1
+
+
+def test_a_sentence_that_only_restates_the_title_is_skipped() -> None:
+    paragraphs = ["市图书馆新馆周一开放。", "新馆藏书一百二十万册，设有少儿阅览区和古籍修复室。"]
+    assert summarise(paragraphs, LIBRARY_TITLE) == ["新馆藏书一百二十万册，设有少儿阅览区和古籍修复室。"]
+    assert summarise(paragraphs[:1], LIBRARY_TITLE) == []
+
+
+def test_captions_and_headings_do_not_pad_the_summary() -> None:
+    paragraphs = [
+        "新馆藏书一百二十万册，设有少儿阅览区和古籍修复室。",
+        "市民在新馆少儿阅览区读书。记者王五 摄",
+        "新馆外景",
+    ]
+    assert summarise(paragraphs, LIBRARY_TITLE, max_sentences=3) == [paragraphs[0]]
+
+
+def test_empty_article_has_empty_summary() -> None:
+    assert summarise([], "标题") == []
+    assert summarise(["", "   "], "标题") == []
+    assert score_sentences([]) == []
+
+
+def test_one_sentence_article_is_its_own_summary() -> None:
+    paragraphs = ["新馆设有少儿阅览区、古籍修复室和二十四小时自助借还区。"]
+    assert summarise(paragraphs, LIBRARY_TITLE) == paragraphs
+    assert summarise(paragraphs) == paragraphs
+
+
+def test_scored_sentences_come_in_article_order() -> None:
+    scored = score_sentences(LIBRARY, LIBRARY_TITLE)
+    assert [s.index for s in scored] == list(range(len(scored)))
+    assert all(isinstance(s, ScoredSentence) and s.score >= 0.0 for s in scored)
+    plain = score_sentences(LIBRARY, LIBRARY_TITLE, priors=False)
+    assert [s.text for s in plain] == [s.text for s in scored]
+
+
+# --- budgets -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("max_sentences", [1, 2, 3, 5])
+@pytest.mark.parametrize("max_chars", [40, 60, 100, 160, 400])
+def test_summary_respects_both_budgets(max_sentences: int, max_chars: int) -> None:
+    for paragraphs, title, language in ((LIBRARY, LIBRARY_TITLE, "zh"), (ENGLISH, ENGLISH_TITLE, "en")):
+        summary = summarise(paragraphs, title, language, max_sentences=max_sentences, max_chars=max_chars)
+        assert len(summary) <= max_sentences
+        assert _joined_length(summary, language) <= max_chars
+
+
+def test_sentence_count_is_clamped_to_one_to_five() -> None:
+    many = [f"第{i}号仓库完成了{i}批货物的盘点，盘点结果{i}号报告已经提交。" for i in range(1, 20)]
+    assert 1 <= len(summarise(many, max_sentences=0, max_chars=10_000)) <= 1
+    assert len(summarise(many, max_sentences=50, max_chars=10_000)) <= 5
+
+
+def test_default_character_budget_depends_on_language() -> None:
+    assert DEFAULT_MAX_CHARS == {"zh": 160, "ja": 160, "en": 320}
+    words = "the committee reviewed the proposal in detail, and"
+    english = [("After a long meeting " + " ".join([words] * 4) + " finally approved it.").strip()]
+    assert 160 < len(english[0]) <= 320
+    assert summarise(english, language="en", max_sentences=1) == english
+
+
+def test_only_a_sentence_longer_than_the_whole_budget_is_cut_at_a_clause() -> None:
+    clauses = [f"第{i}项措施要求各地加快推进重点项目建设" for i in range(1, 12)]
+    long_sentence = "，".join(clauses) + "。"
+    assert len(long_sentence) > 160
+    summary = summarise([long_sentence], max_sentences=2)
+    assert len(summary) == 1
+    cut = summary[0]
+    assert cut.endswith("…") and len(cut) <= 160
+    stem = cut[:-1]
+    assert long_sentence.startswith(stem) and long_sentence[len(stem)] == "，"
+
+
+def test_sentences_that_fit_are_never_cut() -> None:
+    for max_chars in (30, 45, 80, 160):
+        summary = summarise(LIBRARY, LIBRARY_TITLE, max_sentences=3, max_chars=max_chars)
+        source = _source_sentences(LIBRARY)
+        for sentence in summary:
+            if not sentence.endswith("…"):
+                assert any(s.endswith(sentence) for s in source)
+
+
+# --- determinism and bounds ----------------------------------------------------------------------
+
+
+def test_same_input_same_summary_across_processes() -> None:
+    code = (
+        "import json, sys; from bot.core.summarise import summarise; "
+        "a = json.loads(sys.stdin.read()); print(json.dumps(summarise(*a, max_sentences=5, max_chars=400)))"
+    )
+    import json
+
+    payload = json.dumps([CUSTOMS + LIBRARY, CUSTOMS_TITLE])
+    outputs = set()
+    for seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", code], input=payload, capture_output=True, text=True, env=env,
+            cwd=REPO, check=True,
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
+    assert summarise(CUSTOMS, CUSTOMS_TITLE) == summarise(CUSTOMS, CUSTOMS_TITLE)
+
+
+def test_huge_article_is_bounded() -> None:
+    sentences = [f"第{i}号仓库今天完成了{i % 7 + 1}批货物的盘点工作，结果已经上报。" for i in range(6000)]
+    paragraphs = ["".join(sentences[i : i + 20]) for i in range(0, len(sentences), 20)]
+    assert len("".join(paragraphs).encode()) > 200_000
+    assert len(score_sentences(paragraphs, "仓库盘点")) == MAX_CANDIDATES
+    summary = summarise(paragraphs, "仓库盘点")
+    assert summary and _joined_length(summary, "zh") <= 160
+
+
+def test_huge_paragraph_without_punctuation_stays_within_budget() -> None:
+    blob = "数据" * 100_000
+    assert len(score_sentences([blob])) == 1
+    summary = summarise([blob])
+    assert len(summary) == 1 and len(summary[0]) <= 160
+
+
+def test_version_is_a_positive_int() -> None:
+    assert isinstance(SUMMARISER_VERSION, int) and SUMMARISER_VERSION >= 1
+
+
+# --- the seed article ----------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="shared corpus not checked out next to the repo")
+def test_seed_summary_has_no_repeats_and_no_boilerplate() -> None:
+    from bot.feeds.ingest import load_post
+
+    seed = sorted(SEEDS.glob("*.txt"))[0]
+    article = load_post(seed)
+    for n in (2, 5):
+        summary = summarise(article.paragraphs, article.title, article.language, max_sentences=n)
+        assert summary
+        assert len(summary) == len(set(summary))
+        text = "".join(summary)
+        for marker in ("原标题", "转载请注明", "海量资讯", "责任编辑", "二维码", "来源"):
+            assert marker not in text
+        assert _joined_length(summary, article.language) <= 160
+        # The seed repeats its lead points in the body: no two chosen sentences share most of it.
+        for i, a in enumerate(summary):
+            for b in summary[i + 1 :]:
+                assert not (a in b or b in a)
