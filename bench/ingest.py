@@ -76,7 +76,7 @@ def stages(folder: Path, db_dir: Path, sample: int = STAGE_SAMPLE) -> dict:
 
     from bot.cli.progress import progress
     from bot.core.clean import clean_body
-    from bot.core.model import RejectedPost
+    from bot.core.errors import RejectedPost
     from bot.core.parse import parse_post
     from bot.core.query import index_terms
     from bot.feeds.ingest import (

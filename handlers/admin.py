@@ -15,8 +15,9 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core.categories import PATH_SPLIT
+from bot.core.errors import OpmlError
 from bot.core.i18n import Markup, t
-from bot.core.opml import OpmlError, export_opml, parse_opml
+from bot.core.opml import export_opml, parse_opml
 from bot.feeds import poller as feeds
 from handlers.common import (
     argument,

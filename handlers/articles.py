@@ -24,8 +24,9 @@ from bot.core.digest import (
     tg_cut,
     tg_len,
 )
+from bot.core.errors import QueryError
 from bot.core.i18n import Markup, escape, t
-from bot.core.query import QueryError, page_callback, parse_page_callback, phrase_tokens
+from bot.core.query import page_callback, parse_page_callback, phrase_tokens
 from bot.core.snippet import Snippet, find_matches
 from bot.feeds.ingest import current_summary
 from handlers.common import (

@@ -5,7 +5,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.core.chat_settings import BadSetting, parse_setting
+from bot.core.chat_settings import SettingError, parse_setting
 from bot.core.i18n import t
 from handlers.common import can_manage, ensure_chat, reply, require_manager, services
 from storage.chats import ChatRow, update_settings
@@ -38,8 +38,8 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not await require_manager(update, context, chat):
         return
     change = parse_setting(args)
-    if isinstance(change, BadSetting):
-        await reply(update, t(chat.lang, change.key, **change.args))
+    if isinstance(change, SettingError):
+        await reply(update, t(chat.lang, change.reason, **change.params))
         return
     svc = services(context)
     updated = await update_settings(svc.db, chat.id, svc.clock(), **change.values)

@@ -6,8 +6,8 @@ import re
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.core.errors import QueryError
 from bot.core.i18n import Markup, escape, t
-from bot.core.query import QueryError
 from handlers.articles import query_error_text
 from handlers.common import (
     argument,

@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from bot.core.errors import WatchError
 from bot.core.query import (
     MatchDoc,
     ParsedQuery,
@@ -32,15 +33,6 @@ class Watch:
     thread_id: int
     query: str
     created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class WatchError:
-    """A watch the user cannot add or remove. Reasons: full (limit = the cap), duplicate, unknown_chat,
-    no_such_watch (limit = how many the chat has)."""
-
-    reason: str
-    limit: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from bot.core.errors import CliError
+
 
 def _fail(message: str) -> Exception:
-    from bot.cli.main import CliError  # lazily: bot.cli.main imports this module
 
-    return CliError(message)
+    return CliError("usage", message)
 
 
 def _when(dt: datetime | None, settings: Any) -> str:
@@ -54,7 +55,8 @@ async def cmd_feeds_list(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def cmd_feeds_add(args: argparse.Namespace, settings: Any) -> int:
-    from bot.feeds.poller import FeedError, add_feed
+    from bot.core.errors import FeedError
+    from bot.feeds.poller import add_feed
     from storage.db import open_db
 
     async with open_db(_db_path(args, settings)) as db:
@@ -76,7 +78,8 @@ async def cmd_feeds_add(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def cmd_feeds_remove(args: argparse.Namespace, settings: Any) -> int:
-    from bot.feeds.poller import FeedError, remove_feed
+    from bot.core.errors import FeedError
+    from bot.feeds.poller import remove_feed
     from storage.db import open_db
 
     async with open_db(_db_path(args, settings)) as db:
@@ -89,7 +92,8 @@ async def cmd_feeds_remove(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def _set_paused(args: argparse.Namespace, settings: Any, paused: bool) -> int:
-    from bot.feeds.poller import FeedError, pause_feed, resume_feed
+    from bot.core.errors import FeedError
+    from bot.feeds.poller import pause_feed, resume_feed
     from storage.db import open_db
 
     async with open_db(_db_path(args, settings)) as db:
@@ -155,7 +159,8 @@ async def cmd_feeds_export(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def cmd_feeds_import(args: argparse.Namespace, settings: Any) -> int:
-    from bot.core.opml import MAX_OPML_BYTES, OpmlError, parse_opml
+    from bot.core.errors import OpmlError
+    from bot.core.opml import MAX_OPML_BYTES, parse_opml
     from bot.feeds.poller import import_feeds
     from storage.db import open_db
 

@@ -12,15 +12,12 @@ import sys
 from pathlib import Path
 
 from bot.app.config import load_settings
+from bot.core.errors import CliError
 from bot.core.settings import Settings, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus" / "real"
 EXAMPLE_POSTS = Path(__file__).resolve().with_name("demo_posts")  # package data: the wheel's demo runs anywhere
-
-
-class CliError(Exception):
-    """A user error: printed as one line, exit status 2."""
 
 
 def sample_posts() -> Path:
@@ -37,7 +34,7 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     paths = [Path(p) for p in args.paths]
     for p in paths:
         if not p.exists():
-            raise CliError(f"no such file or folder: {p}")
+            raise CliError("usage", f"no such file or folder: {p}")
     total = sum(1 for _ in iter_post_files(paths)) if sys.stderr.isatty() else None
     async with open_db(args.db or settings.db_path) as db:
         with progress("ingest", total) as advance:
@@ -76,7 +73,7 @@ async def print_category_counts(db) -> None:
 
 # ---------------------------------------------------------------- summarise
 async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.core.model import RejectedPost
+    from bot.core.errors import RejectedPost
     from bot.core.summarise import score_sentences, summarise
     from bot.feeds.ingest import load_post
 
@@ -85,7 +82,7 @@ async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
         try:
             article = load_post(Path(target), tz=settings.timezone)
         except RejectedPost as exc:
-            raise CliError(f"{target}: rejected: {exc.reason}") from exc
+            raise CliError("usage", f"{target}: rejected: {exc}") from exc
     elif target.isdigit():
         from storage.articles import get_article
         from storage.db import open_db
@@ -93,10 +90,10 @@ async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
         async with open_db(args.db or settings.db_path) as db:
             stored = await get_article(db, int(target))
         if stored is None:
-            raise CliError(f"no article with id {target}")
+            raise CliError("usage", f"no article with id {target}")
         article = stored.article
     else:
-        raise CliError(f"not a file or an article id: {target}")
+        raise CliError("usage", f"not a file or an article id: {target}")
     chosen = summarise(article.paragraphs, article.title, article.language, max_sentences=args.sentences)
     scores = {s.text: s.score for s in score_sentences(article.paragraphs, article.title, article.language)}
     print(article.title)
@@ -157,7 +154,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app.runtime import BotRuntime
 
     if not settings.has_token:
-        raise CliError("TELEGRAM_BOT_TOKEN: not set (see .env.example); `newsbot demo` runs offline without it")
+        raise CliError("usage", "TELEGRAM_BOT_TOKEN: not set (see .env.example); `newsbot demo` runs offline without it")
     if getattr(args, "db", None):
         settings = replace(settings, db_path=args.db)
     from telegram.error import InvalidToken, NetworkError
@@ -166,9 +163,9 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         await BotRuntime(settings).run_until_signal()
     except InvalidToken as exc:
-        raise CliError("TELEGRAM_BOT_TOKEN: rejected by the Bot API (Unauthorized)") from exc
+        raise CliError("usage", "TELEGRAM_BOT_TOKEN: rejected by the Bot API (Unauthorized)") from exc
     except NetworkError as exc:
-        raise CliError(f"cannot reach the Bot API at {settings.api_url}: {exc.message}") from exc
+        raise CliError("usage", f"cannot reach the Bot API at {settings.api_url}: {exc.message}") from exc
     return 0
 
 

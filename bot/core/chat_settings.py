@@ -1,6 +1,6 @@
 """Parse and validate `/settings` arguments; and the time rules they imply (quiet hours, digest times).
 
-Pure: text in, a `SettingChange` (column → value) or a `BadSetting(message key)` out.
+Pure: text in, a `SettingChange` (column → value) or a `SettingError(message key)` out.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.clean import fold
+from bot.core.errors import SettingError
 
 MAX_DIGEST_TIMES = 6
 _HHMM = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)$")
@@ -21,35 +22,29 @@ class SettingChange:
     shown: str = ""  # what was set, for the confirmation message
 
 
-@dataclass(frozen=True)
-class BadSetting:
-    key: str                     # catalogue key of the error message
-    args: dict[str, str] = field(default_factory=dict)
-
-
 def parse_hhmm(text: str) -> str | None:
     m = _HHMM.match(text.strip())
     return f"{int(m.group(1)):02d}:{m.group(2)}" if m else None
 
 
-def parse_setting(args: list[str]) -> SettingChange | BadSetting:
+def parse_setting(args: list[str]) -> SettingChange | SettingError:
     """`/settings KEY VALUE…` → the columns to store."""
     key = fold(args[0]) if args else ""
     value = " ".join(args[1:]).strip()
     if key not in {"mode", "time", "times", "quiet", "length", "lang", "language", "tz", "timezone"}:
-        return BadSetting("settings_bad_key", {"key": args[0][:40] if args else ""})
+        return SettingError("settings_bad_key", key=args[0][:40] if args else "")
     if not value:
-        return BadSetting("settings_missing_value", {"key": key})
+        return SettingError("settings_missing_value", key=key)
     v = fold(value)
     if key == "mode":
         if v not in ("instant", "digest"):
-            return BadSetting("settings_bad_mode")
+            return SettingError("settings_bad_mode")
         return SettingChange({"mode": v}, f"mode {v}")
     if key in ("time", "times"):
         parts = [p for p in re.split(r"[,，\s]+", value) if p]
         times = [parse_hhmm(p) for p in parts]
         if not parts or len(parts) > MAX_DIGEST_TIMES or any(t is None for t in times):
-            return BadSetting("settings_bad_time")
+            return SettingError("settings_bad_time")
         ordered = tuple(sorted(set(t for t in times if t)))
         return SettingChange({"digest_times": ordered}, "time " + ",".join(ordered))
     if key == "quiet":
@@ -58,20 +53,20 @@ def parse_setting(args: list[str]) -> SettingChange | BadSetting:
         m = re.fullmatch(r"(\S+?)\s*[-–~到至]\s*(\S+)", value)
         start, end = (parse_hhmm(m.group(1)), parse_hhmm(m.group(2))) if m else (None, None)
         if not start or not end or start == end:
-            return BadSetting("settings_bad_quiet")
+            return SettingError("settings_bad_quiet")
         return SettingChange({"quiet_start": start, "quiet_end": end}, f"quiet {start}-{end}")
     if key == "length":
         if not re.fullmatch(r"[1-5]", v):
-            return BadSetting("settings_bad_length")
+            return SettingError("settings_bad_length")
         return SettingChange({"summary_length": int(v)}, f"length {v}")
     if key in ("lang", "language"):
         lang = {"zh": "zh", "cn": "zh", "中文": "zh", "en": "en", "english": "en"}.get(v)
         if lang is None:
-            return BadSetting("settings_bad_lang")
+            return SettingError("settings_bad_lang")
         return SettingChange({"language": lang}, f"lang {lang}")
     zone = valid_zone(value)
     if zone is None:
-        return BadSetting("settings_bad_tz", {"tz": value[:60]})
+        return SettingError("settings_bad_tz", tz=value[:60])
     return SettingChange({"timezone": zone}, f"tz {zone}")
 
 

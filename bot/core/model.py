@@ -8,14 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-class RejectedPost(Exception):
-    """A post that cannot be stored; `reason` is one short line shown in ingest reports."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 @dataclass(frozen=True, slots=True)
 class Article:
     """One cleaned news article, as stored.

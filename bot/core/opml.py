@@ -24,6 +24,8 @@ _DECL = re.compile(r"\A\s*<\?xml[^>]*\?>", re.S)
 _DECLARED_ENCODING = re.compile(rb"""\A\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _SAFE_ENCODINGS = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1"}
 
+from bot.core.errors import OpmlError
+
 
 class FeedLike(Protocol):
     name: str
@@ -43,14 +45,6 @@ class OpmlEntry:
 class OpmlImport:
     entries: list[OpmlEntry] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)  # (outline text or location, reason)
-
-
-@dataclass(frozen=True, slots=True)
-class OpmlError:
-    """The document as a whole was refused. reason: too_large | encoding | doctype | malformed | not_opml."""
-
-    reason: str
-    detail: str = ""
 
 
 def _text(value: str) -> str:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import frontmatter
 import yaml
 
-from bot.core.model import RejectedPost
+from bot.core.errors import RejectedPost
 
 MAX_POST_BYTES = 5 * 1024 * 1024
 MAX_FRONT_CHARS = 64 * 1024  # beyond this the "front matter" is not a Hexo header: salvage instead
@@ -49,7 +49,7 @@ def decode(data: bytes) -> tuple[str, str | None]:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16", errors="replace"), "utf16"
     if b"\x00" in data[:4096]:
-        raise RejectedPost("binary file (NUL bytes)")
+        raise RejectedPost("binary", "binary file (NUL bytes)")
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:
@@ -425,12 +425,12 @@ def parse_post(
     Raises RejectedPost when nothing usable is left.
     """
     if len(data) > MAX_POST_BYTES:
-        raise RejectedPost(f"file too large ({len(data) // 1024} KB > {MAX_POST_BYTES // 1024 // 1024} MB)")
+        raise RejectedPost("too_large", f"file too large ({len(data) // 1024} KB > {MAX_POST_BYTES // 1024 // 1024} MB)")
     if not data.strip():
-        raise RejectedPost("empty file")
+        raise RejectedPost("empty", "empty file")
     text, encoding_note = decode(data)
     if _looks_binary(text):
-        raise RejectedPost("binary file (not text)")
+        raise RejectedPost("binary", "binary file (not text)")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     notes: list[str] = [encoding_note] if encoding_note else []
 
@@ -460,7 +460,7 @@ def parse_post(
                 notes.append("yaml_salvaged")
         if not any(k in fields for k in ("title", "categories", "date")):
             if not body.strip():
-                raise RejectedPost("front matter unreadable and no body")
+                raise RejectedPost("no_text", "front matter unreadable and no body")
             notes.append("front_matter_unusable")
 
     title = _one_line(_scalar(fields.get("title")))
@@ -468,7 +468,7 @@ def parse_post(
         title = _one_line(_first_text_line(body) or name)
         notes.append("title_guessed")
     if not title:
-        raise RejectedPost("no title and no text")
+        raise RejectedPost("no_text", "no title and no text")
 
     categories = _categories(fields.get("categories") or fields.get("category") or fields.get("tags"))
     if not categories:

@@ -39,6 +39,7 @@ from functools import lru_cache
 from typing import Generic, TypeVar
 
 from bot.core.clean import fold
+from bot.core.errors import QueryError
 
 # ---------------------------------------------------------------- tokens
 
@@ -295,19 +296,6 @@ _SORTS = {"new": SORT_NEW, "newest": SORT_NEW, "date": SORT_NEW, "time": SORT_NE
           "rank": SORT_RANK, "relevance": SORT_RANK, "best": SORT_RANK}
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1),
           "m": timedelta(days=30), "y": timedelta(days=365)}
-
-
-@dataclass(frozen=True, slots=True)
-class QueryError:
-    """A query the user has to change. `reason` is a catalogue key suffix; `limit` the bound broken, if any.
-
-    Reasons: empty, too_long, too_many_terms, no_terms, bad_since, bad_sort, bad_category,
-    bad_filter (a negated since:/sort:), since_in_watch.
-    """
-
-    reason: str
-    detail: str = ""
-    limit: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from bot.core.clean import clean_body, guess_language, is_lead_image, unescape_entities
 from bot.core.dedupe import content_hash
-from bot.core.model import Article, RejectedPost
+from bot.core.errors import RejectedPost
+from bot.core.model import Article
 from bot.core.parse import MAX_POST_BYTES, parse_post
 from bot.core.query import IndexTerms, index_terms
 
@@ -85,11 +86,11 @@ def read_post_bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_POST_BYTES:
-            raise RejectedPost(f"file too large ({size // 1024} KB > {MAX_POST_BYTES // 1024 // 1024} MB)")
+            raise RejectedPost("too_large", f"file too large ({size // 1024} KB > {MAX_POST_BYTES // 1024 // 1024} MB)")
         with path.open("rb") as fh:
             return fh.read(MAX_POST_BYTES + 1)
     except OSError as exc:
-        raise RejectedPost(f"unreadable: {exc.strerror or exc.__class__.__name__}") from exc
+        raise RejectedPost("unreadable", f"unreadable: {exc.strerror or exc.__class__.__name__}") from exc
 
 
 def folder_categories(path: Path, root: Path | None) -> tuple[str, ...]:
@@ -186,7 +187,7 @@ def prepare_file(path: Path, root: Path | None, feed_id: int | None, default_tz:
             category_override=category_override,
         )
     except RejectedPost as exc:
-        return str(path), exc.reason
+        return str(path), str(exc)
     except OSError as exc:
         return str(path), f"unreadable: {exc.strerror or exc}"
     summary, version = summariser(art) if summariser is not None else ([], 0)

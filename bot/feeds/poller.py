@@ -30,7 +30,8 @@ import aiohttp
 
 from bot.core.clean import clean_html, guess_language
 from bot.core.dedupe import content_hash
-from bot.core.model import Article, RejectedPost
+from bot.core.errors import FeedError, RejectedPost
+from bot.core.model import Article
 from bot.core.parse import web_url
 from bot.feeds.ingest import (
     BATCH_SIZE,
@@ -66,34 +67,6 @@ __all__ = [
     "list_feeds", "parse_feed", "pause_feed", "poll_due_feeds", "poll_feed", "register_feeds", "remove_feed",
     "resume_feed", "scan_folder",
 ]
-
-
-class FeedError(Exception):
-    """Something wrong with a feed that a person can fix; `reason` is a catalogue key.
-
-    Returned as a value by the public functions (raised only internally). Reasons:
-      not_found       folder missing (or a broken symlink)
-      not_a_folder    the path is a file, not a folder
-      unreadable      the folder cannot be listed (permissions, I/O error)
-      bad_scheme      a URL that is not http:// or https:// (file:, ftp:, javascript:, …)
-      bad_url         an http(s) URL without a host, or otherwise unusable
-      network         DNS failure, connection refused or reset
-      timeout         no complete answer within the time limit
-      too_large       the document is larger than the size cap
-      too_many_redirects  more than MAX_REDIRECTS redirects
-      http_status     the server answered with an error status (detail: "HTTP 500")
-      not_a_feed      the answer is not RSS or Atom
-      no_such_feed    no feed with that id
-      internal        a bug or a database problem; details are in the log
-    """
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
-
-    def __repr__(self) -> str:
-        return f"FeedError({self.reason!r}, {self.detail!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,7 +416,7 @@ def _build_folder_batch(
                 category_override=feed.category,
             )
         except RejectedPost as exc:
-            out.rejected.append((str(path), exc.reason))
+            out.rejected.append((str(path), str(exc)))
             # A file that could not be opened is tried again next scan; one rejected for what it
             # contains is remembered, so it is read again only when it changes.
             if not isinstance(exc.__cause__, OSError):
@@ -648,7 +621,7 @@ def entry_to_article(
         title = paragraphs[0][:200] if paragraphs else ""
         flags.add("title_guessed")
     if not title:
-        raise RejectedPost("item has no title and no text")
+        raise RejectedPost("no_text", "item has no title and no text")
     if not paragraphs:
         flags.add("no_text")
     published = _entry_published(entry)
@@ -687,7 +660,7 @@ def _build_feed_articles(
         try:
             article = entry_to_article(entry, feed_id=feed.id, feed_title=feed_title, category=feed.category, now=now)
         except RejectedPost as exc:
-            rejected.append((entry.get("link") or entry.get("id") or fetched.url, exc.reason))
+            rejected.append((entry.get("link") or entry.get("id") or fetched.url, str(exc)))
             continue
         if article.uid in seen:  # the same GUID twice in one document: keep the first
             continue

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.model import RejectedPost
+from bot.core.errors import RejectedPost
 from bot.core.parse import parse_post
 from bot.feeds.ingest import build_article, load_post
 from tests.support.paths import REAL, SEEDS, real_posts
@@ -151,7 +151,7 @@ def test_undecodable_bytes_are_replaced_not_fatal():
 def test_rejections_have_reasons(data, reason):
     with pytest.raises(RejectedPost) as err:
         build_article(data, source="x")
-    assert reason in err.value.reason
+    assert reason in str(err.value)
 
 
 def test_html_title_keeps_literal_text():

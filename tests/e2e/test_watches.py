@@ -4,8 +4,8 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta, timezone
 
+from bot.core.errors import QueryError
 from bot.core.model import Article
-from bot.core.query import QueryError
 from bot.feeds.ingest import store_batch
 from storage.watches import (
     MAX_WATCHES_PER_CHAT,

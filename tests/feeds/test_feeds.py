@@ -488,7 +488,7 @@ def run_cli(argv: list[str], db_path: Path):
 
 
 async def test_cli_feeds_round_trip(tmp_path, posts, capsys):
-    from bot.cli.main import CliError
+    from bot.core.errors import CliError
 
     db_path = tmp_path / "cli.sqlite3"
     assert await run_cli(["feeds", "add", str(posts), "--category", "博客/精选"], db_path) == 0

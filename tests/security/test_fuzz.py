@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from bot.core.catalogue import en, zh
 from bot.core.categories import PATH_SPLIT, build_tree, resolve
-from bot.core.chat_settings import BadSetting, SettingChange, parse_setting
+from bot.core.chat_settings import SettingChange, parse_setting
 from bot.core.digest import (
     MAX_CAPTION_CHARS,
     MAX_ENTITIES,
@@ -29,8 +29,9 @@ from bot.core.digest import (
     DigestItem,
     plan_messages,
 )
+from bot.core.errors import RejectedPost, SettingError
 from bot.core.i18n import escape, t
-from bot.core.model import Article, RejectedPost
+from bot.core.model import Article
 from bot.core.parse import MAX_POST_BYTES
 from bot.core.query import (
     MAX_QUERY_CHARS,
@@ -246,7 +247,7 @@ CATALOGUE_KEYS = set(en.MESSAGES) & set(zh.MESSAGES)
 def test_settings_arguments_give_a_change_or_a_catalogue_error(args):
     args = [a for arg in args for a in arg.split()]  # as Telegram's command parsing delivers them
     result = parse_setting(args)
-    if isinstance(result, BadSetting):
+    if isinstance(result, SettingError):
         assert result.key in CATALOGUE_KEYS
         for lang in ("zh", "en"):
             valid_html(t(lang, result.key, **result.args))

@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 
 import storage.search
 from bot.core.clean import fold
+from bot.core.errors import QueryError
 from bot.core.model import Article
-from bot.core.query import QueryError, page_callback, parse_page_callback
+from bot.core.query import page_callback, parse_page_callback
 from bot.feeds.ingest import ingest_paths, store_batch
 from storage.articles import store_article
 from storage.db import open_db
