@@ -28,7 +28,7 @@ from bot.core.errors import QueryError
 from bot.core.i18n import Markup, escape, t
 from bot.core.query import page_callback, parse_page_callback, phrase_tokens
 from bot.core.snippet import Snippet, find_matches
-from bot.feeds.ingest import current_summary
+from bot.core.summarise import current_summary
 from handlers.common import (
     MAX_ARGUMENT_CHARS,
     NO_PREVIEW,

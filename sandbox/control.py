@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, is_dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from aiohttp import web
 
 from sandbox.faults import Fault
 from sandbox.limits import FloodLimits, Rate, Violation
 from sandbox.state import Chat, User
-
-if TYPE_CHECKING:
-    from sandbox.server import Sandbox
 
 #: Sandbox methods callable over HTTP.
 ACTIONS = frozenset({
@@ -29,7 +26,7 @@ ACTIONS = frozenset({
 PROPERTIES = frozenset({"requests", "violations", "faults", "callback_answers"})
 
 
-def add_control_routes(app: web.Application, sandbox: "Sandbox") -> None:
+def add_control_routes(app: web.Application, sandbox: Any) -> None:
     async def info(request: web.Request) -> web.Response:
         return _ok({"base_url": sandbox.base_url, "api_url": sandbox.api_url,
                     "token": sandbox.token, "bot": sandbox.bot.to_api(),

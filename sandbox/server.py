@@ -14,6 +14,7 @@ from typing import AsyncIterator, Callable
 
 from aiohttp import web
 
+from sandbox.control import add_control_routes
 from sandbox.errors import (
     CONFLICT_POLLING,
     NOT_FOUND,
@@ -110,7 +111,6 @@ class Sandbox:
         return self.world.bot
 
     def make_app(self) -> web.Application:
-        from sandbox.control import add_control_routes
 
         app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)

@@ -18,11 +18,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import add
 
+from bot.core.model import Article
 from bot.core.sentences import split_sentences
 
 __all__ = [
@@ -375,3 +376,19 @@ def summarise(
     if not chosen and ranked and budget > 1:
         chosen.append((ranked[0].index, _hard_cut(ranked[0].text, budget, language)))
     return [text for _, text in sorted(chosen)]
+
+
+Summariser = Callable[[Article], tuple[list[str], int]]
+
+
+def default_summariser(article: Article) -> tuple[list[str], int]:
+    """The summary made at ingest (up to 5 sentences) and the summariser version that made it."""
+    return summarise(article.paragraphs, article.title, article.language, max_sentences=5), SUMMARISER_VERSION
+
+
+def current_summary(article: Article, summary: list[str] | None, version: int | None) -> list[str]:
+    """The stored summary, or a fresh one when it is missing or was made by an older summariser (lazy
+    recompute; `newsbot resummarise` does all of them at once)."""
+    if summary is not None and version == SUMMARISER_VERSION:
+        return summary
+    return default_summariser(article)[0]

@@ -41,8 +41,8 @@ from bot.core.digest import (
     plan_messages,
     tg_cut,
 )
+from bot.core.summarise import current_summary
 from bot.delivery.pacing import SendLimiter
-from bot.feeds.ingest import current_summary
 from storage import outbox
 from storage.chats import get_chat, migrate_chat, set_active
 from storage.db import Database

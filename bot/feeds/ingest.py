@@ -19,6 +19,7 @@ from bot.core.errors import RejectedPost
 from bot.core.model import Article
 from bot.core.parse import MAX_POST_BYTES, parse_post
 from bot.core.query import IndexTerms, index_terms
+from bot.core.summarise import Summariser, default_summariser
 
 POST_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 BATCH_SIZE = 200
@@ -135,25 +136,6 @@ class IngestReport:
             f"{self.new} new, {self.known} already known, {self.updated} updated, "
             f"{self.duplicate} duplicate, {self.same_story} same story, {len(self.rejected)} rejected"
         )
-
-
-Summariser = Callable[[Article], tuple[list[str], int]]
-
-
-def default_summariser(article: Article) -> tuple[list[str], int]:
-    from bot.core.summarise import SUMMARISER_VERSION, summarise
-
-    return summarise(article.paragraphs, article.title, article.language, max_sentences=5), SUMMARISER_VERSION
-
-
-def current_summary(article: Article, summary: list[str] | None, version: int | None) -> list[str]:
-    """The stored summary, or a fresh one when it is missing or was made by an older summariser (lazy
-    recompute; `newsbot resummarise` does all of them at once)."""
-    from bot.core.summarise import SUMMARISER_VERSION
-
-    if summary is not None and version == SUMMARISER_VERSION:
-        return summary
-    return default_summariser(article)[0]
 
 
 async def store_batch(db, articles: list[Article], summariser: Summariser = default_summariser) -> IngestReport:

@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.feeds.ingest import default_summariser, ingest_paths
+from bot.core.summarise import default_summariser
+from bot.feeds.ingest import ingest_paths
 from bot.feeds.poller import add_feed, get_feed, poll_due_feeds, poll_feed
 from storage.chats import get_chat, list_subscriptions, register_chat, subscribe
 from storage.outbox import outbox_counts

@@ -42,7 +42,8 @@ from bot.core.query import (
     QueryError,
     parse_query,
 )
-from bot.feeds.ingest import build_article, default_summariser
+from bot.core.summarise import default_summariser
+from bot.feeds.ingest import build_article
 from sandbox.entities import parse_html
 from tests.support.paths import real_posts
 
