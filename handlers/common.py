@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatMemberStatus, ParseMode
@@ -46,7 +46,8 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
 def thread_of(update: Update) -> int:
     """The forum topic a message came from (0 outside topics)."""
     msg = update.effective_message
-    if msg is not None and msg.is_topic_message and msg.message_thread_id:
+    # A button under an old message may carry an inaccessible one, without topic fields.
+    if msg is not None and getattr(msg, "is_topic_message", False) and msg.message_thread_id:
         return msg.message_thread_id
     return 0
 

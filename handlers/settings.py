@@ -5,7 +5,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.core.chat_settings import SettingError, parse_setting
+from bot.core.chat_settings import parse_setting
+from bot.core.errors import SettingError
 from bot.core.i18n import t
 from handlers.common import can_manage, ensure_chat, reply, require_manager, services
 from storage.chats import ChatRow, update_settings

@@ -126,8 +126,7 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     # Match against the chat's own subscriptions first, so a category that no longer has articles can go.
     subs = await list_subscriptions(services(context).db, chat.id, thread)
     own = [Node(s.categories, 0) for s in subs]
-    found = resolve(own, name)
-    node = found.node or await _resolve_or_explain(update, context, chat, name)
+    node = resolve(own, name).node or await _resolve_or_explain(update, context, chat, name)
     if node is None:
         return
     removed = await unsubscribe(services(context).db, chat.id, thread, node.path)
@@ -153,8 +152,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None and query.data is not None
     chat, _ = await ensure_chat(update, context)
     parts = query.data.split(":")
-    thread = query.message.message_thread_id if query.message and getattr(query.message, "is_topic_message", False) else 0
-    thread = thread or 0
+    thread = thread_of(update)
     try:
         if parts[1] == "p" and len(parts) == 3:
             page = int(parts[2])

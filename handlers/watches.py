@@ -6,7 +6,7 @@ import re
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.core.errors import QueryError
+from bot.core.errors import QueryError, WatchError
 from bot.core.i18n import Markup, escape, t
 from handlers.articles import query_error_text
 from handlers.common import (
@@ -19,7 +19,6 @@ from handlers.common import (
 )
 from storage.watches import (
     MAX_WATCHES_PER_CHAT,
-    WatchError,
     add_watch,
     list_watches,
     remove_watch,

@@ -9,8 +9,8 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Callable
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.error import TelegramError

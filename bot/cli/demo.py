@@ -10,16 +10,19 @@ import html
 import re
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import AsyncIterator, TextIO
+from typing import TextIO
 
 from bot.app.runtime import BotRuntime
 from bot.core.settings import Settings
 from bot.feeds.ingest import ingest_paths, iter_post_files
 from sandbox import Sandbox
 from storage.db import open_db
+from storage.search import matching_ids
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -57,6 +60,7 @@ class Transcript:
 @asynccontextmanager
 async def offline_bot(settings: Settings, workdir: Path) -> AsyncIterator[tuple[Sandbox, BotRuntime]]:
     async with Sandbox.running(port=0) as sb:
+        assert sb.base_url is not None  # set once the server is listening
         local = replace(settings, token=sb.token, api_url=sb.base_url, db_path=workdir / "demo.sqlite3",
                         feeds=())
         async with open_db(local.db_path) as db:
@@ -74,7 +78,7 @@ async def _exchange(sb: Sandbox, chat, user, text: str, t: Transcript, name: str
     sb.send_text(chat, user, text)
     try:
         await sb.wait_for(chat, before + 1, timeout=wait)
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         pass
     await asyncio.sleep(0.2)
     new = sb.messages(chat)[before:]
@@ -125,10 +129,7 @@ async def run_demo(settings: Settings, posts: Path, out: TextIO = sys.stdout) ->
 
 async def _demo_query(runtime: BotRuntime) -> str:
     """A two-character Chinese word the sample posts contain (the demo shows short CJK search working)."""
-    from datetime import datetime, timezone
-
-    from storage.search import matching_ids
-
+    assert runtime.db is not None
     for word in ("海关", "知网", "芯片", "疫情", "Apple"):
         found = await matching_ids(runtime.db, word, now=datetime.now(timezone.utc))
         if isinstance(found, list) and found:

@@ -8,12 +8,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
+import sqlite3
 import sys
+import traceback
+from dataclasses import replace
 from pathlib import Path
 
+from telegram.error import InvalidToken, NetworkError
+
 from bot.app.config import load_settings
-from bot.core.errors import CliError
+from bot.app.logs import RedactTokens, setup_logging
+from bot.app.runtime import BotRuntime
+from bot.cli.demo import run_chat, run_demo
+from bot.cli.feeds import add_commands
+from bot.cli.progress import progress
+from bot.core.errors import CliError, RejectedPost
 from bot.core.settings import Settings, SettingsError
+from bot.core.summarise import SUMMARISER_VERSION, score_sentences, summarise
+from bot.feeds.ingest import ingest_paths, iter_post_files, load_post
+from sandbox.server import Sandbox
+from storage.articles import category_counts, count_articles, get_article, latest, save_summary, stale_summaries
+from storage.db import SchemaTooNew, open_db
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus" / "real"
@@ -27,9 +43,6 @@ def sample_posts() -> Path:
 
 # ---------------------------------------------------------------- ingest / articles
 async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli.progress import progress
-    from bot.feeds.ingest import ingest_paths, iter_post_files
-    from storage.db import open_db
 
     paths = [Path(p) for p in args.paths]
     for p in paths:
@@ -47,8 +60,6 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.articles import latest
-    from storage.db import open_db
 
     category = tuple(p.strip() for p in args.category.replace("›", "/").split("/") if p.strip()) if args.category else ()
     async with open_db(args.db or settings.db_path) as db:
@@ -63,7 +74,6 @@ async def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def print_category_counts(db) -> None:
-    from storage.articles import category_counts, count_articles
 
     n, stories = await count_articles(db)
     print(f"{n} articles, {stories} stories")
@@ -73,9 +83,6 @@ async def print_category_counts(db) -> None:
 
 # ---------------------------------------------------------------- summarise
 async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.core.errors import RejectedPost
-    from bot.core.summarise import score_sentences, summarise
-    from bot.feeds.ingest import load_post
 
     target = args.target
     if Path(target).is_file():
@@ -84,8 +91,6 @@ async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
         except RejectedPost as exc:
             raise CliError("usage", f"{target}: rejected: {exc}") from exc
     elif target.isdigit():
-        from storage.articles import get_article
-        from storage.db import open_db
 
         async with open_db(args.db or settings.db_path) as db:
             stored = await get_article(db, int(target))
@@ -107,10 +112,6 @@ async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_resummarise(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli.progress import progress
-    from bot.core.summarise import SUMMARISER_VERSION, summarise
-    from storage.articles import save_summary, stale_summaries
-    from storage.db import open_db
 
     done = 0
     async with open_db(args.db or settings.db_path) as db:
@@ -133,31 +134,25 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """The main job: the real bot when TELEGRAM_BOT_TOKEN is set, else the offline demo over the sandbox."""
     posts = Path(args.posts) if args.posts else sample_posts()
     if settings.has_token and not args.offline:
-        from dataclasses import replace
 
         feeds = settings.feeds or (str(posts.resolve()),)
         return await cmd_run(args, replace(settings, feeds=feeds))
-    from bot.cli.demo import run_demo
 
     return await run_demo(settings, posts)
 
 
 async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli.demo import run_chat
 
     return await run_chat(settings, Path(args.posts) if args.posts else sample_posts())
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from dataclasses import replace
 
-    from bot.app.runtime import BotRuntime
 
     if not settings.has_token:
         raise CliError("usage", "TELEGRAM_BOT_TOKEN: not set (see .env.example); `newsbot demo` runs offline without it")
     if getattr(args, "db", None):
         settings = replace(settings, db_path=args.db)
-    from telegram.error import InvalidToken, NetworkError
 
     print(f"newsbot: running against {settings.api_url} (Ctrl-C to stop)", file=sys.stderr)
     try:
@@ -170,14 +165,12 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
-    from sandbox.server import Sandbox
 
     async with Sandbox.running(port=args.port, host=args.host, limits=args.limits) as sb:
         print(f"Bot API sandbox at {sb.base_url} — token {sb.token}", flush=True)
         print(f"  TELEGRAM_API_URL={sb.base_url} TELEGRAM_BOT_TOKEN={sb.token} newsbot run", flush=True)
         print(f"  control API: {sb.base_url}/sandbox/info", flush=True)
         stop = asyncio.Event()
-        import signal
 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -246,7 +239,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=10)
     p.set_defaults(func=cmd_search)
 
-    from bot.cli.feeds import add_commands
 
     add_commands(sub)
     return parser
@@ -256,7 +248,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        from bot.app.logs import setup_logging
 
         setup_logging(settings.log_level, settings.token)
         return asyncio.run(args.func(args, settings))
@@ -267,11 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         print("newsbot: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # storage refusing a newer schema, disk full, …: one line, not a traceback
-        import sqlite3
-        import traceback
 
-        from bot.app.logs import RedactTokens
-        from storage.db import SchemaTooNew
 
         redact = RedactTokens(os.environ.get("TELEGRAM_BOT_TOKEN", "")).redact
         if isinstance(exc, (SchemaTooNew, OSError, sqlite3.DatabaseError)):

@@ -5,19 +5,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
 
 @contextmanager
 def progress(label: str, total: int | None = None, *, every: int = 1000, stream=None) -> Iterator[Callable[[str], None]]:
     """Yields `advance(item)`; call it once per item done."""
     stream = stream or sys.stderr
     if stream.isatty():
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
 
         with Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from telegram import Bot, LinkPreviewOptions
@@ -212,7 +212,7 @@ class DeliveryEngine:
         if self._sender is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._sender), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._sender.cancel()
             except asyncio.CancelledError:
                 pass
@@ -249,7 +249,7 @@ class DeliveryEngine:
                     self._wake.clear()
                     try:
                         await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
         finally:
             if self._running:

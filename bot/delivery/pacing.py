@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 class Gcra:
@@ -38,18 +38,17 @@ class Limits:
     group: tuple[float, int] = (19 / 60, 10)
 
     @classmethod
-    def off(cls) -> "Limits":
+    def off(cls) -> Limits:
         return cls((1e9, 1_000_000), (1e9, 1_000_000), (1e9, 1_000_000))
 
 
 class SendLimiter:
     def __init__(self, limits: Limits = Limits(), clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], object] = asyncio.sleep, max_chats: int = 50_000) -> None:
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep, max_chats: int = 50_000) -> None:
         self.limits, self.clock, self.sleep = limits, clock, sleep
         self.overall = Gcra(*limits.overall)
         self.chats: OrderedDict[int, Gcra] = OrderedDict()
         self.max_chats = max_chats
-        self.waited = 0.0  # seconds spent waiting, for the benchmark
         self.held_until = 0.0
 
     def _chat(self, chat_id: int, chat_type: str) -> Gcra:
@@ -67,12 +66,10 @@ class SendLimiter:
         """Wait for this chat's turn, then for the bot's (so one slow chat never blocks the others' slots)."""
         delay = self._chat(chat_id, chat_type).reserve(self.clock())
         if delay > 0:
-            self.waited += delay
             await self.sleep(delay)
         while True:
             delay = self.overall.reserve(self.clock())
             if delay > 0:
-                self.waited += delay
                 await self.sleep(delay)
             # A slot booked before a 429 arrived must not be used inside the retry_after window.
             if self.clock() >= self.held_until:
