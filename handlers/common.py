@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
@@ -16,14 +16,13 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot.core.digest import MAX_MESSAGE_CHARS, plain_text, tg_cut, tg_len
 from bot.core.i18n import escape, language_of, t
 from bot.core.settings import Settings
-from bot.delivery.engine import DeliveryEngine
+from bot.delivery.engine import NO_PREVIEW, DeliveryEngine
 from storage.chats import ChatRow, get_chat, register_chat
 from storage.db import Database
 
 log = logging.getLogger("newsbot.handlers")
 
 MAX_ARGUMENT_CHARS = 300
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 @dataclass(frozen=True)
@@ -75,11 +74,6 @@ def user_language(update: Update) -> str:
     """The language of the user's Telegram client (zh or en): for replies where no chat settings apply."""
     user = update.effective_user
     return language_of(user.language_code if user else None)
-
-
-async def chat_lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[ChatRow, str]:
-    chat, _ = await ensure_chat(update, context)
-    return chat, chat.lang
 
 
 async def reply(update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:

@@ -16,6 +16,7 @@ from sandbox.entities import (
     utf16_len,
 )
 from sandbox.errors import ApiError, bad_request
+from sandbox.markdown import parse_markdown
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -45,7 +46,6 @@ def formatted(text: str | None, parse_mode: str | None, entities: list | None, *
             if mode == "html":
                 plain, found = parse_html(text)
             else:
-                from sandbox.markdown import parse_markdown
                 plain, found = parse_markdown(text, v2=(mode == "markdownv2"))
         except EntityParseError as exc:
             raise bad_request(f"can't parse entities: {exc.description}") from exc
@@ -174,9 +174,9 @@ def _inline_button(button: object) -> None:
         url = button["url"]
         if not isinstance(url, str) or check_link(url) is None:
             raise bad_request("BUTTON_URL_INVALID")
-    elif action in ("web_app", "login_url", "copy_text", "switch_inline_query_chosen_chat"):
-        if not isinstance(button[action], dict):
-            raise bad_request(prefix + f'Field "{action}" must be of type Object')
+    elif (action in ("web_app", "login_url", "copy_text", "switch_inline_query_chosen_chat")
+          and not isinstance(button[action], dict)):
+        raise bad_request(prefix + f'Field "{action}" must be of type Object')
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:

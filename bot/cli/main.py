@@ -28,7 +28,7 @@ from bot.core.settings import Settings, SettingsError
 from bot.core.summarise import SUMMARISER_VERSION, score_sentences, summarise
 from bot.feeds.ingest import ingest_paths, iter_post_files, load_post
 from sandbox.server import Sandbox
-from storage.articles import category_counts, count_articles, get_article, latest, save_summary, stale_summaries
+from storage.articles import get_article, latest, save_summary, stale_summaries
 from storage.db import SchemaTooNew, open_db
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,6 @@ def sample_posts() -> Path:
 
 # ---------------------------------------------------------------- ingest / articles
 async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-
     paths = [Path(p) for p in args.paths]
     for p in paths:
         if not p.exists():
@@ -60,7 +59,6 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:
-
     category = tuple(p.strip() for p in args.category.replace("›", "/").split("/") if p.strip()) if args.category else ()
     async with open_db(args.db or settings.db_path) as db:
         rows = await latest(db, category=category, limit=args.limit)
@@ -73,17 +71,8 @@ async def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def print_category_counts(db) -> None:
-
-    n, stories = await count_articles(db)
-    print(f"{n} articles, {stories} stories")
-    for path, count in await category_counts(db):
-        print(f"  {' › '.join(path)}: {count}")
-
-
 # ---------------------------------------------------------------- summarise
 async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
-
     target = args.target
     if Path(target).is_file():
         try:
@@ -112,7 +101,6 @@ async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_resummarise(args: argparse.Namespace, settings: Settings) -> int:
-
     done = 0
     async with open_db(args.db or settings.db_path) as db:
         with progress("resummarise") as advance:
@@ -142,13 +130,10 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-
     return await run_chat(settings, Path(args.posts) if args.posts else sample_posts())
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-
-
     if not settings.has_token:
         raise CliError("usage", "TELEGRAM_BOT_TOKEN: not set (see .env.example); `newsbot demo` runs offline without it")
     if getattr(args, "db", None):
@@ -165,7 +150,6 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
-
     async with Sandbox.running(port=args.port, host=args.host, limits=args.limits) as sb:
         print(f"Bot API sandbox at {sb.base_url} — token {sb.token}", flush=True)
         print(f"  TELEGRAM_API_URL={sb.base_url} TELEGRAM_BOT_TOKEN={sb.token} newsbot run", flush=True)
