@@ -37,7 +37,9 @@ def add_control_routes(app: web.Application, sandbox: Any) -> None:
         args = await _arguments(request)
         value = args.get("limits", True)
         if isinstance(value, dict):
-            value = FloodLimits(**{k: Rate(**v) for k, v in value.items() if k != "methods"})
+            # keyword names come from the caller: FloodLimits itself refuses unknown ones
+            rates: dict[str, Any] = {k: Rate(**v) for k, v in value.items() if k != "methods"}
+            value = FloodLimits(**rates)
         sandbox.set_limits(value)
         return _ok(_jsonable(sandbox.flood.limits))
 

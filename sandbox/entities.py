@@ -204,7 +204,7 @@ def _parse(text: str, strict: bool) -> tuple[str, list[dict]]:
 
 
 def _close(top: _Open, utf16_end: int, inner_text: str, entities: list[dict],
-           byte_at: "_ByteOffsets") -> None:
+           byte_at: _ByteOffsets) -> None:
     offset, length = top.utf16_start, utf16_end - top.utf16_start
     if top.tag in _SIMPLE:
         entities.append({"type": _SIMPLE[top.tag], "offset": offset, "length": length})
@@ -313,6 +313,7 @@ def _decode_entity(text: str, pos: int) -> tuple[str | None, int]:
     """tdlib's decode_html_entity: the character and the index after it, or (None, pos)."""
     n = len(text)
     end = pos + 1
+    char: str | None
     if end < n and text[end] == "#":
         end += 1
         value = 0

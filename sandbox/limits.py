@@ -110,7 +110,7 @@ class FloodControl:
             retry_after = max(1, math.ceil(worst[0]))
             self.block(worst[1], retry_after, now, self.limits.methods)
             return retry_after, worst[1]
-        for key, rate, _ in scopes:
+        for key, _rate, _ in scopes:
             self._buckets[key].tokens -= 1
         return None
 

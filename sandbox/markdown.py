@@ -87,7 +87,7 @@ def _parse_v2(text: str) -> tuple[str, list[dict]]:
             quote["expandable"] = True  # "||" closing the last line of an expandable quote
             i += 2
             continue
-        ends = {
+        ends = top is not None and {
             "bold": c == "*", "italic": c == "_" and at(i + 1) != "_", "code": c == "`",
             "pre": c == "`" and at(i + 1) == "`" and at(i + 2) == "`",
             "text_link": c == "]", "custom_emoji": c == "]",
@@ -163,7 +163,7 @@ def _open_v2(cur: _Cursor, i: int, stack: list[dict]) -> int:
     """Start the entity whose marker is at i; returns the index after the marker."""
     text, at = cur.text, cur.at
     c = text[i]
-    entry = {"offset": cur.utf16, "byte": cur.byte(i), "start": len(cur.out)}
+    entry: dict[str, int | str] = {"offset": cur.utf16, "byte": cur.byte(i), "start": len(cur.out)}
     if c == "_":
         if at(i + 1) == "_":
             entry["type"] = "underline"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import mimetypes
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sandbox.errors import (
     CHAT_NOT_FOUND,
@@ -458,7 +458,11 @@ class BotApi:
             if chat is None:
                 raise bad_request(CHAT_NOT_FOUND)
         else:
-            chat = world.chats.get(int(value))  # type: ignore[arg-type]
+            # coerce() made a chat_id parameter an int; only a command scope's chat_id (raw
+            # JSON) can be anything else, and int() never took those
+            if not isinstance(value, (int, float)):
+                raise TypeError(f"chat_id {value!r} is not a number")
+            chat = world.chats.get(int(value))
             if chat is None:
                 if value in world.users:
                     raise forbidden("bot can't initiate conversation with a user")

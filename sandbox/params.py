@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import TypeGuard
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from sandbox.errors import bad_request
 from sandbox.spec import MethodSpec
@@ -59,7 +60,11 @@ async def read_params(request: web.Request) -> dict[str, object]:
             params.update(body)
         elif ctype == "multipart/form-data":
             reader = await request.multipart()
-            async for part in reader:
+            # reader.next() rather than `async for`: aiohttp types __anext__ as possibly None
+            while (part := await reader.next()) is not None:
+                # form-data parts are flat (RFC 7578 dropped nested multipart/mixed); a nested
+                # part fails here, as it did on its missing .name before
+                assert isinstance(part, BodyPartReader), "nested multipart in a form-data body"
                 if part.name is None:
                     continue
                 data = await part.read(decode=False)
@@ -107,7 +112,7 @@ def _typed(name: str, types: tuple[str, ...], value: object, uploads: dict) -> o
             if target is None:
                 raise bad_request(f"can't find attached file {value[len('attach://'):]!r}")
             return target
-        if isinstance(value, Upload) or isinstance(value, str):
+        if isinstance(value, (Upload, str)):
             return value
         raise bad_request(f'parameter "{name}" must be a file or a String')
     if isinstance(value, Upload):
@@ -120,10 +125,12 @@ def _typed(name: str, types: tuple[str, ...], value: object, uploads: dict) -> o
             raise bad_request(f'parameter "{name}" must be an Integer')
         return _to_int(value)
     if kind == "Float":
-        try:
-            return float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError) as exc:
-            raise bad_request(f'parameter "{name}" must be a Float') from exc
+        if isinstance(value, (int, float, str)):  # not an object or array
+            try:
+                return float(value)
+            except ValueError as exc:
+                raise bad_request(f'parameter "{name}" must be a Float') from exc
+        raise bad_request(f'parameter "{name}" must be a Float')
     if kind == "Boolean":
         if isinstance(value, bool):
             return value
@@ -152,7 +159,7 @@ def _typed(name: str, types: tuple[str, ...], value: object, uploads: dict) -> o
     return value
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int | str]:
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
@@ -160,6 +167,6 @@ def _is_int(value: object) -> bool:
     return isinstance(value, str) and bool(_INTEGER.fullmatch(value))
 
 
-def _to_int(value: object) -> int:
-    return int(value)  # type: ignore[arg-type]
+def _to_int(value: int | str) -> int:
+    return int(value)
 

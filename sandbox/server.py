@@ -8,9 +8,9 @@ import copy
 import os
 import re
 import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -73,7 +73,7 @@ class Sandbox:
     @classmethod
     @asynccontextmanager
     async def running(cls, port: int = 0, host: str = "127.0.0.1",
-                      **options) -> AsyncIterator["Sandbox"]:
+                      **options) -> AsyncIterator[Sandbox]:
         """`async with Sandbox.running(port=0, limits=False) as sb:` -- serve while inside."""
         sandbox = cls(**options)
         await sandbox.start(port, host)
@@ -321,7 +321,9 @@ class Sandbox:
             return await self._get_updates(params)
         call = self.api.plan(spec.name, params)
         entry["chat_id"] = call.chat.id if call.chat else None
-        return await self._run(spec.name, call, params.get("message_thread_id"))
+        thread_id = params.get("message_thread_id")
+        assert thread_id is None or isinstance(thread_id, int)  # coerce() typed the Integer
+        return await self._run(spec.name, call, thread_id)
 
     async def _run(self, method: str, call: Call, thread_id: int | None = None) -> object:
         """Between check and effect: violations, injected faults, then flood limits."""

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sandbox.entities import detect_bot_commands, utf16_len
 
@@ -124,7 +124,7 @@ class UpdateQueue:
             self._wakeup = asyncio.get_running_loop().create_future()
         try:
             await asyncio.wait_for(asyncio.shield(self._wakeup), max(timeout, 0))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 
@@ -245,9 +245,10 @@ class World:
         sender = {"from": owner.to_api()} if owner else {}
         for c, key, value in ((old, "migrate_to_chat_id", new.id),
                               (new, "migrate_from_chat_id", old.id)):
-            service = {"message_id": c.next_message_id(), **sender, "date": self.date(),
+            message_id = c.next_message_id()
+            service = {"message_id": message_id, **sender, "date": self.date(),
                        "chat": c.to_api(), key: value}
-            self.messages[(c.id, service["message_id"])] = service
+            self.messages[(c.id, message_id)] = service
             self.updates.push("message", service)
         return new
 
@@ -367,9 +368,10 @@ class World:
         rows = msg.get("reply_markup", {}).get("inline_keyboard", [])
         if not forge and not any(b.get("callback_data") == data for row in rows for b in row):
             raise SandboxError(f"message {message_id} has no button with callback_data {data!r}")
-        query = {"id": f"{self.bot.id}{next(self._callback_ids):012d}", "from": u.to_api(),
+        query_id = f"{self.bot.id}{next(self._callback_ids):012d}"
+        query = {"id": query_id, "from": u.to_api(),
                  "message": msg, "chat_instance": str(abs(c.id) * 7 + 3), "data": data}
-        self.callbacks[query["id"]] = {"query": query, "at": self.now(), "answered": None}
+        self.callbacks[query_id] = {"query": query, "at": self.now(), "answered": None}
         self.updates.push("callback_query", query)
         return query
 
