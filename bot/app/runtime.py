@@ -21,6 +21,7 @@ from bot.core.catalogue import en, zh
 from bot.core.settings import Settings
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.pacing import SendLimiter
+from bot.delivery.replies import PacedRequests
 from handlers import registry
 from handlers.common import Services, UserRateLimit
 from storage.db import Database, connect
@@ -70,6 +71,7 @@ class BotRuntime:
             .connect_timeout(10).read_timeout(15).write_timeout(15).pool_timeout(10)
             .get_updates_read_timeout(35)
             .concurrent_updates(8)
+            .rate_limiter(PacedRequests(self.limiter))  # replies share the pushes' pacing and 429 holds
         )
         app = builder.build()
         registry.register(app)

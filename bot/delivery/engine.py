@@ -34,15 +34,11 @@ from telegram.error import (
 )
 
 from bot.core.chat_settings import in_quiet_hours, last_digest_slot
-from bot.core.digest import (
-    MAX_MESSAGE_CHARS,
-    DigestItem,
-    plain_text,
-    plan_messages,
-    tg_cut,
-)
+from bot.core.digest import DigestItem, plan_messages
+from bot.core.render import MAX_MESSAGE_CHARS, plain_text, tg_cut
 from bot.core.summarise import current_summary
 from bot.delivery.pacing import SendLimiter
+from bot.delivery.replies import ENGINE_PACED
 from storage import outbox
 from storage.chats import get_chat, migrate_chat, set_active
 from storage.db import Database
@@ -273,6 +269,7 @@ class DeliveryEngine:
 
     async def _send_one(self, send: outbox.Send) -> str:
         """Send one planned message; returns 'sent', 'retry', 'failed', 'stop_thread' or 'stop_chat'."""
+        ENGINE_PACED.set(True)  # this task paces its own sends: the bot's rate limiter lets them through
         chat_id = send.chat_id
         tries = 0
         body, as_html = send.body, True

@@ -67,6 +67,10 @@ class SendLimiter:
         delay = self._chat(chat_id, chat_type).reserve(self.clock())
         if delay > 0:
             await self.sleep(delay)
+        await self.acquire_overall()
+
+    async def acquire_overall(self) -> None:
+        """Wait for the bot's next slot, never inside a 429's retry_after window."""
         while True:
             delay = self.overall.reserve(self.clock())
             if delay > 0:
@@ -74,6 +78,7 @@ class SendLimiter:
             # A slot booked before a 429 arrived must not be used inside the retry_after window.
             if self.clock() >= self.held_until:
                 return
+            await self.sleep(self.held_until - self.clock())
 
     def hold(self, seconds: float) -> None:
         """A 429 came back: nothing goes out until `seconds` have passed."""
