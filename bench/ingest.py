@@ -87,7 +87,7 @@ def stages(folder: Path, db_dir: Path, sample: int = STAGE_SAMPLE) -> dict:
     )
     from storage.articles import category_key, store_articles
     from storage.db import open_db
-    from storage.search import index_article
+    from storage.index import index_article
 
     tz = ZoneInfo("Asia/Shanghai")
     files = [p for p, _ in iter_post_files([folder])]

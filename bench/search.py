@@ -27,7 +27,8 @@ from bot.core.query import ParsedQuery, parse_query
 from bot.feeds.ingest import ingest_paths, iter_post_files
 from storage.articles import latest
 from storage.db import Database, open_db
-from storage.search import matching_ids, rebuild_index, search
+from storage.index import rebuild_index
+from storage.search import matching_ids, search
 
 SYNTH = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "synth.py"
 NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)  # synth dates fall in 2021–2023

@@ -13,8 +13,8 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.core.digest import MAX_MESSAGE_CHARS, plain_text, tg_cut, tg_len
-from bot.core.i18n import escape, language_of, t
+from bot.core.i18n import language_of, t
+from bot.core.render import pack_lines
 from bot.core.settings import Settings
 from bot.delivery.engine import NO_PREVIEW, DeliveryEngine
 from storage.chats import ChatRow, get_chat, register_chat
@@ -85,29 +85,9 @@ async def reply(update: Update, text: str, keyboard: InlineKeyboardMarkup | None
 
 
 async def reply_lines(update: Update, lines: list[str]) -> None:
-    """Send HTML lines in as few messages as fit Telegram's limit (UTF-16 units), never splitting a line.
-
-    A line too long for a message on its own (it would have to be cut inside its markup) is sent as
-    its plain text, cut to fit.
-    """
-    chunk: list[str] = []
-    size = 0
-    for line in lines:
-        units = tg_len(line)
-        if units > MAX_MESSAGE_CHARS:
-            line = escape(tg_cut(plain_text(line), MAX_MESSAGE_CHARS // 2 - 1) + "…")  # escaping may double it
-            units = tg_len(line)
-        if chunk and size + units + 1 > MAX_MESSAGE_CHARS:
-            await _reply_chunk(update, chunk)
-            chunk, size = [], 0
-        chunk.append(line)
-        size += units + 1
-    await _reply_chunk(update, chunk)
-
-
-async def _reply_chunk(update: Update, lines: list[str]) -> None:
-    text = "\n".join(lines)
-    if text.strip():  # Telegram refuses an empty message
+    """Send HTML lines in as few messages as fit Telegram's limit, never splitting a line (see
+    bot.core.render.pack_lines)."""
+    for text in pack_lines(lines):
         await reply(update, text)
 
 

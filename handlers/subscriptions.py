@@ -8,7 +8,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.core.categories import Node, build_tree, by_token, resolve
-from bot.core.digest import tg_cut
+from bot.core.render import tg_cut
 from bot.core.i18n import Markup, escape, t
 from handlers.common import (
     MAX_ARGUMENT_CHARS,

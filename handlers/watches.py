@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 
 from bot.core.errors import QueryError, WatchError
 from bot.core.i18n import Markup, escape, t
-from handlers.articles import query_error_text
+from bot.core.render import query_error_text
 from handlers.common import (
     argument,
     ensure_chat,

@@ -14,7 +14,7 @@ from bot.core.dedupe import STORY_WINDOW_SECONDS, text_key, title_key
 from bot.core.model import Article
 from bot.core.query import IndexTerms
 from storage.db import Database
-from storage.search import index_article
+from storage.index import index_article
 
 CATEGORY_SEP = "\x1f"
 

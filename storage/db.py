@@ -15,6 +15,8 @@ from typing import Any, AsyncIterator, Callable, Sequence, TypeVar
 
 import aiosqlite
 
+from storage.index import ensure_index, register_functions
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 T = TypeVar("T")
 
@@ -178,8 +180,6 @@ async def connect(path: Path | str, *, migrate_to: int | None = None) -> Databas
         await conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES:d}")
         # Search index (migration 0003): its triggers call a Python SQL function, which must exist on
         # the connection before any migration or article write; ensure_index builds it when needed.
-        from storage.search import ensure_index, register_functions
-
         await register_functions(conn)
         await migrate(conn, migrate_to)
         await ensure_index(conn)

@@ -1,10 +1,6 @@
-"""Full-text search over stored articles: the index's upkeep, ranked and paged queries, and the search
-sessions that let Next/Previous buttons survive a restart.
-
-The index (migration 0003; token scheme in bot/core/query.py): a new article is added by `index_article`
-(storage.articles stores and indexes in one step); updates and deletes are kept in step by triggers
-calling Python SQL functions, which `register_functions` adds to a connection (storage.db.connect does,
-before migrating); `ensure_index` (re)builds the index when it is new or the scheme changed.
+"""Full-text search over stored articles: ranked and paged queries, and the search sessions that let
+Next/Previous buttons survive a restart. Results are plain data; bot.core.render makes them messages.
+The index itself (what goes in, its triggers, rebuilding it) is storage.index.
 
 How a page is found, so that a query matching most of 100k articles stays fast:
 - matches are counted in the index alone (category and since: filters are index tokens too), newest
@@ -24,34 +20,22 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-import aiosqlite
-
+from bot.core.errors import QueryError
 from bot.core.query import (
     SORT_NEW,
-    IndexTerms,
     ParsedQuery,
     Phrase,
-    QueryError,
     category_token,
     cover_tokens,
-    fts_chars,
-    fts_text,
-    index_terms,
-    meta_tokens,
     parse_query,
     phrase_tokens,
     suffix_cover,
 )
-from bot.core.snippet import Snippet, highlight_html, make_snippet
+from bot.core.snippet import Snippet, make_snippet
 from storage.db import Database
-
-INDEX_VERSION = f"2/unicode-{unicodedata.unidata_version}"  # bump when bot.core.query's fts_* output changes
-_META_KEY = "search_index_version"
 
 TITLE_WEIGHT = 4.0      # bm25 column weights: a match in the title counts four times one in the text
 BODY_WEIGHT = 1.0
@@ -65,95 +49,6 @@ MAX_LIMIT = 50
 
 _CONTENT = "{title body}"
 _META = "{meta}"
-
-
-# ---------------------------------------------------------------- index upkeep
-
-def index_article(conn: sqlite3.Connection, article_id: int, title: str, body: str, category_key: str,
-                  published: int, terms: IndexTerms | None = None) -> None:
-    """Add a newly stored article to both index tables (inside the caller's transaction). `terms` is
-    its index text when already made (by an ingest worker); otherwise it is made here.
-
-    Updates and deletes are kept in step by the triggers of migration 0003, which recompute the same
-    text with the SQL functions below: contentless tables delete by exact tokens, so both must agree.
-    """
-    terms = terms or index_terms(title, body)
-    meta = meta_tokens(category_key, published)
-    conn.execute("INSERT INTO articles_fts (rowid, title, body, meta) VALUES (?, ?, ?, ?)",
-                 (article_id, terms.title, terms.body, meta))
-    conn.execute("INSERT INTO articles_chars (rowid, chars) VALUES (?, ?)", (article_id, f"{terms.chars} {meta}"))
-
-
-_FUNCTIONS = (
-    ("newsbot_fts_text", 1, lambda text: fts_text(text) if isinstance(text, str) else ""),
-    ("newsbot_fts_chars", 2, lambda title, body: fts_chars(title if isinstance(title, str) else "",
-                                                           body if isinstance(body, str) else "")),
-    ("newsbot_fts_meta", 2, lambda key, published: meta_tokens(key if isinstance(key, str) else "",
-                                                               published if isinstance(published, int) else 0)),
-)
-
-
-async def register_functions(conn: aiosqlite.Connection) -> None:
-    """Add the SQL functions the search triggers call. Every connection that writes articles needs them."""
-    for name, nargs, fn in _FUNCTIONS:
-        await conn.create_function(name, nargs, fn, deterministic=True)
-
-
-def register_functions_sync(conn: sqlite3.Connection) -> None:
-    """The same for a plain sqlite3 connection (scripts, benchmarks)."""
-    for name, nargs, fn in _FUNCTIONS:
-        conn.create_function(name, nargs, fn, deterministic=True)
-
-
-async def _has_index(conn: aiosqlite.Connection) -> bool:
-    async with conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'articles_fts'") as cur:
-        return await cur.fetchone() is not None
-
-
-async def ensure_index(conn: aiosqlite.Connection) -> bool:
-    """Build the index if it was never built or was built by another INDEX_VERSION. True if rebuilt.
-
-    Called by storage.db.connect after migrating; one SELECT on every later start.
-    """
-    if not await _has_index(conn):
-        return False
-    async with conn.execute("SELECT value FROM meta WHERE key = ?", (_META_KEY,)) as cur:
-        row = await cur.fetchone()
-    if row is not None and row[0] == INDEX_VERSION:
-        return False
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
-        await _rebuild(conn)
-        await conn.commit()
-    except BaseException:
-        await conn.rollback()
-        raise
-    return True
-
-
-async def rebuild_index(db: Database) -> int:
-    """Drop and rebuild every index entry from the articles table; returns the number of articles."""
-    async with db.transaction() as conn:
-        return await _rebuild(conn)
-
-
-async def _rebuild(conn: aiosqlite.Connection) -> int:
-    # A contentless table's rows can only be deleted with their exact tokens; delete-all needs none.
-    await conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
-    await conn.execute("INSERT INTO articles_chars (articles_chars) VALUES ('delete-all')")
-    cur = await conn.execute(
-        "INSERT INTO articles_fts (rowid, title, body, meta) SELECT id, newsbot_fts_text(title), "
-        "newsbot_fts_text(body), newsbot_fts_meta(category_key, published) FROM articles"
-    )
-    await conn.execute(
-        "INSERT INTO articles_chars (rowid, chars) SELECT id, newsbot_fts_chars(title, body) || ' ' || "
-        "newsbot_fts_meta(category_key, published) FROM articles"
-    )
-    await conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (_META_KEY, INDEX_VERSION),
-    )
-    return cur.rowcount
 
 
 # ---------------------------------------------------------------- query plans
@@ -262,12 +157,7 @@ class SearchHit:
     published: datetime              # aware UTC
     url: str | None
     snippet: Snippet                 # around the first match in the text
-    title_html: str                  # title as Telegram HTML, matches in <b>
     score: float                     # higher is better (0 for sort:new)
-
-    @property
-    def snippet_html(self) -> str:
-        return self.snippet.html()
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,7 +360,7 @@ async def _hits(db: Database, scored: list[tuple[int, float]], query: ParsedQuer
             article_id=article_id, title=r["title"], author=r["author"],
             categories=tuple(json.loads(r["categories"])),
             published=datetime.fromtimestamp(r["published"], tz=timezone.utc), url=r["url"],
-            snippet=make_snippet(r["body"], phrases), title_html=highlight_html(r["title"], phrases),
+            snippet=make_snippet(r["body"], phrases),
             score=score if math.isfinite(score) else 0.0,
         ))
     return out
@@ -510,30 +400,3 @@ async def load_session(db: Database, session_id: int, chat_id: int) -> SearchSes
     if row is None:
         return None
     return SearchSession(row["id"], row["chat_id"], row["query"], datetime.fromtimestamp(row["created_at"], tz=timezone.utc))
-
-
-# ---------------------------------------------------------------- CLI
-
-
-def format_cli_results(page: SearchPage | QueryError, tz=timezone.utc) -> str:
-    """Plain text for `newsbot search QUERY`: a header, then id, local time, category, title and excerpt."""
-    if isinstance(page, QueryError):
-        limit = f" (limit {page.limit})" if page.limit else ""
-        detail = f": {page.detail}" if page.detail else ""
-        return f"invalid query: {page.reason}{detail}{limit}"
-    shown = page.query.describe()
-    if not page.hits:
-        return f"no results for {shown}"
-    first = page.offset + 1
-    count = f"{page.total}" if page.total_exact else f"about {page.total}"
-    lines = [f"{count} results for {shown} (showing {first}–{page.offset + len(page.hits)}, "
-             f"page {page.page + 1}/{page.pages})"]
-    if page.ranked_among:
-        lines[0] += f"; best of the newest {page.ranked_among}"
-    for h in page.hits:
-        local = h.published.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-        lines.append(f"{h.article_id:>7}  {local}  [{' › '.join(h.categories)}]  {h.title}")
-        excerpt = h.snippet.plain("«", "»")
-        if excerpt:
-            lines.append(f"         {excerpt}")
-    return "\n".join(lines)

@@ -13,6 +13,7 @@ import sqlite3
 import sys
 import traceback
 from dataclasses import replace
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
 from telegram.error import InvalidToken, NetworkError
@@ -23,13 +24,14 @@ from bot.app.runtime import BotRuntime
 from bot.cli.demo import run_chat, run_demo
 from bot.cli.feeds import add_commands
 from bot.cli.progress import progress
-from bot.core.errors import CliError, RejectedPost
+from bot.core.errors import CliError, QueryError, RejectedPost
 from bot.core.settings import Settings, SettingsError
 from bot.core.summarise import SUMMARISER_VERSION, score_sentences, summarise
 from bot.feeds.ingest import ingest_paths, iter_post_files, load_post
 from sandbox.server import Sandbox
 from storage.articles import get_article, latest, save_summary, stale_summaries
 from storage.db import SchemaTooNew, open_db
+from storage.search import SearchPage, search
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus" / "real"
@@ -164,15 +166,34 @@ async def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import datetime, timezone
-
-    from storage.db import open_db
-    from storage.search import format_cli_results, search
-
     async with open_db(args.db or settings.db_path) as db:
         page = await search(db, " ".join(args.query), limit=args.limit, now=datetime.now(timezone.utc))
-    print(format_cli_results(page, settings.timezone))
+    print(search_results_text(page, settings.timezone))
     return 0
+
+
+def search_results_text(page: SearchPage | QueryError, tz: tzinfo) -> str:
+    """Plain text for `newsbot search QUERY`: a header, then id, local time, category, title and excerpt."""
+    if isinstance(page, QueryError):
+        limit = f" (limit {page.limit})" if page.limit else ""
+        detail = f": {page.detail}" if page.detail else ""
+        return f"invalid query: {page.reason}{detail}{limit}"
+    shown = page.query.describe()
+    if not page.hits:
+        return f"no results for {shown}"
+    first = page.offset + 1
+    count = f"{page.total}" if page.total_exact else f"about {page.total}"
+    lines = [f"{count} results for {shown} (showing {first}–{page.offset + len(page.hits)}, "
+             f"page {page.page + 1}/{page.pages})"]
+    if page.ranked_among:
+        lines[0] += f"; best of the newest {page.ranked_among}"
+    for h in page.hits:
+        local = h.published.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        lines.append(f"{h.article_id:>7}  {local}  [{' › '.join(h.categories)}]  {h.title}")
+        excerpt = h.snippet.plain("«", "»")
+        if excerpt:
+            lines.append(f"         {excerpt}")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- wiring

@@ -1,27 +1,32 @@
-"""Plan and format what a chat receives: digest items → Telegram HTML messages within the limits.
+"""Plan what a chat receives: its due digest items → the messages to send, within Telegram's limits.
 
-Pure. A message never exceeds 4096 characters (UTF-16 code units, as Telegram counts) or 100 entities, an item is never split across two
-messages, everything taken from articles is escaped, and digest mode groups items under category
-headers, newest first, at most K per category with the rest counted and pointed to /latest.
+Pure. A message never exceeds 4096 characters (UTF-16 code units, as Telegram counts) or 100 entities,
+an item is never split across two messages, and digest mode groups items under category headers,
+newest first, at most K per category with the rest counted and pointed to /latest. The text of each
+item is bot.core.render's.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.i18n import Markup, escape, t
-from bot.core.parse import MAX_URL_CHARS
+from bot.core.render import (
+    MAX_CAPTION_CHARS,
+    MAX_ENTITIES,
+    MAX_MESSAGE_CHARS,
+    category_heading,
+    digest_header,
+    digest_item,
+    entity_count,
+    more_in_category,
+    plain_text,
+    shrink_item,
+    tg_len,
+)
 
-MAX_MESSAGE_CHARS = 4096
-MAX_ENTITIES = 100
-MAX_CAPTION_CHARS = 1024
 PER_CATEGORY = 10
-MAX_TITLE_CHARS = 300
-_ENTITY_TAG = re.compile(r"<(?:b|i|u|s|a|code|pre|blockquote)[\s>]")
-_AUTO_ENTITY = re.compile(r"/read_\d+|https?://|@\w{5,}|#\w+")
-_TAGS = re.compile(r"<[^>]+>")
+Block = tuple[str, tuple[int, ...], tuple[int, ...]]  # an item's HTML, its outbox ids, its article ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,72 +53,7 @@ class Message:
     photo_url: str | None = None
 
 
-def tg_len(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units (an emoji or a rare CJK character counts 2)."""
-    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def tg_cut(text: str, limit: int) -> str:
-    """The longest prefix of `text` within `limit` UTF-16 code units (never half a surrogate pair)."""
-    text = text[: max(limit, 0)]  # every character is at least one unit
-    if tg_len(text) <= limit:
-        return text
-    units = 0
-    for i, ch in enumerate(text):
-        units += 2 if ch > "\uffff" else 1
-        if units > limit:
-            return text[:i]
-    return text
-
-
-def entity_count(html: str) -> int:
-    """Upper bound of the entities Telegram will see: our tags plus what it auto-detects (commands, URLs)."""
-    return len(_ENTITY_TAG.findall(html)) + len(_AUTO_ENTITY.findall(_TAGS.sub("", html)))
-
-
-def plain_text(html: str) -> str:
-    """The message without markup (the fallback when Telegram refuses our HTML)."""
-    import html as html_lib
-
-    return html_lib.unescape(_TAGS.sub("", html))
-
-
-def _when(published: datetime, tz: ZoneInfo, now: datetime) -> str:
-    local = published.astimezone(tz)
-    return local.strftime("%m-%d %H:%M" if local.year == now.astimezone(tz).year else "%Y-%m-%d %H:%M")
-
-
-def linkable(url: str | None) -> bool:
-    """Whether a URL can be a link: a longer "URL" is not one Telegram would open."""
-    return bool(url) and len(url) <= MAX_URL_CHARS
-
-
-def link_html(url: str | None, label_html: str) -> str:
-    """`label_html` linked to `url`, or left as it is when there is no URL or it is too long to send."""
-    if not linkable(url):
-        return label_html
-    href = url.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
-    return f'<a href="{href}">{label_html}</a>'
-
-
-def render_item(item: DigestItem, lang: str, tz: ZoneInfo, now: datetime, sentences: int,
-                *, with_category: bool = False) -> str:
-    title = item.title if len(item.title) <= MAX_TITLE_CHARS else item.title[:MAX_TITLE_CHARS - 1] + "…"
-    head = link_html(item.url, escape(title))
-    meta = [item.source[:100], _when(item.published, tz, now)]
-    if with_category and item.categories:
-        meta.insert(0, " › ".join(item.categories[-2:]))
-    lines = [f"<b>{head}</b>", f"<i>{escape(' · '.join(m for m in meta if m))}</i>"]
-    if item.watch:
-        lines.append(t(lang, "watch_reason", query=item.watch))
-    summary = " ".join(item.summary[:sentences])
-    if summary:
-        lines.append(escape(summary))
-    lines.append(f"/read_{item.article_id}")
-    return "\n".join(lines)
-
-
-def _split(blocks: list[tuple[str, tuple[int, ...], tuple[int, ...]]], header: str, thread_id: int) -> list[Message]:
+def _split(blocks: list[Block], header: str, thread_id: int) -> list[Message]:
     """Pack blocks (html, outbox ids, article ids) into as few messages as fit; a block is never split.
 
     Sizes and entity counts add up block by block (no tag or auto-detected entity spans the blank
@@ -134,7 +74,7 @@ def _split(blocks: list[tuple[str, tuple[int, ...], tuple[int, ...]]], header: s
     for html, oids, aids in blocks:
         block_entities = entity_count(html)
         if tg_len(html) + header_size[0] + 2 > MAX_MESSAGE_CHARS or block_entities + header_size[1] > MAX_ENTITIES:
-            html = _shrink(html, MAX_MESSAGE_CHARS - header_size[0] - 2)
+            html = shrink_item(html, MAX_MESSAGE_CHARS - header_size[0] - 2)
             block_entities = entity_count(html)
         sep = 2 if (parts or header) else 0
         units = tg_len(html)
@@ -152,16 +92,6 @@ def _split(blocks: list[tuple[str, tuple[int, ...], tuple[int, ...]]], header: s
     return messages
 
 
-def _shrink(html: str, room: int) -> str:
-    """Last resort for a single block too big for a message: drop its summary lines; if that is not
-    enough, its plain text, cut to fit (HTML is never cut: Telegram refuses an unclosed tag)."""
-    lines = html.split("\n")
-    short = "\n".join(lines[:2] + lines[-1:])
-    if tg_len(short) <= room:
-        return short
-    return escape(tg_cut(plain_text(short), room // 5 - 1)) + "…"  # escaping makes a character at most 5
-
-
 def plan_messages(items: list[DigestItem], *, lang: str, tz: ZoneInfo, now: datetime, mode: str,
                   sentences: int = 2, per_category: int = PER_CATEGORY, photos: bool = True) -> list[Message]:
     """The messages for one chat's due items (instant: items in order; digest: by category, newest first)."""
@@ -177,16 +107,16 @@ def plan_messages(items: list[DigestItem], *, lang: str, tz: ZoneInfo, now: date
                 out.append(photo)
                 continue
         mine.sort(key=lambda i: (i.published, i.article_id))
-        blocks = [(render_item(i, lang, tz, now, sentences, with_category=True), (i.outbox_id,), (i.article_id,))
-                  for i in mine]
-        header = t(lang, "digest_title", count=len(mine)) if len(mine) > 1 else ""
+        blocks: list[Block] = [(digest_item(i, lang, tz, now, sentences, with_category=True), (i.outbox_id,),
+                                (i.article_id,)) for i in mine]
+        header = digest_header(lang, len(mine)) if len(mine) > 1 else ""
         out.extend(_split(blocks, header, thread_id))
     return out
 
 
 def _photo(item: DigestItem, lang: str, tz: ZoneInfo, now: datetime, sentences: int) -> Message | None:
     for n in range(sentences, -1, -1):
-        caption = render_item(item, lang, tz, now, n, with_category=True)
+        caption = digest_item(item, lang, tz, now, n, with_category=True)
         if tg_len(plain_text(caption)) <= MAX_CAPTION_CHARS and tg_len(caption) <= MAX_MESSAGE_CHARS:
             return Message(item.thread_id, caption, (item.outbox_id,), (item.article_id,), photo_url=item.image_url)
     return None
@@ -197,20 +127,17 @@ def _digest(items: list[DigestItem], lang: str, tz: ZoneInfo, now: datetime, sen
     groups: dict[tuple[str, ...], list[DigestItem]] = {}
     for item in items:
         groups.setdefault(item.categories, []).append(item)
-    blocks = []
+    blocks: list[Block] = []
     for path in sorted(groups):
         group = sorted(groups[path], key=lambda i: (i.published, i.article_id), reverse=True)
         shown, rest = group[:per_category], group[per_category:]
-        label = escape(" › ".join(path))
         for n, item in enumerate(shown):
-            html = render_item(item, lang, tz, now, sentences)
+            html = digest_item(item, lang, tz, now, sentences)
             if n == 0:
-                html = f"<b>▌{label}</b>\n" + html
+                html = category_heading(path) + "\n" + html
             extra_oids: tuple[int, ...] = ()
             if rest and n == len(shown) - 1:
-                name = path[-1] if path else ""
-                html += "\n" + t(lang, "more_in_category", count=len(rest), name=Markup(escape(name)))
+                html += "\n" + more_in_category(lang, len(rest), path)
                 extra_oids = tuple(i.outbox_id for i in rest)  # counted here: delivered as a pointer
             blocks.append((html, (item.outbox_id, *extra_oids), (item.article_id,)))
-    header = t(lang, "digest_title", count=len(items))
-    return _split(blocks, header, thread_id)
+    return _split(blocks, digest_header(lang, len(items)), thread_id)

@@ -1,13 +1,12 @@
 """Excerpts of an article's text around a search match, with the matched text emphasised.
 
 Pure: `make_snippet(text, phrases)` finds the phrases the way the index does (bot.core.query tokens over
-folded text, mapped back to the original characters) and returns a `Snippet` that renders as
-Telegram HTML (`<b>` only, `& < >` escaped) or as plain text for the CLI.
+folded text, mapped back to the original characters) and returns a `Snippet`: plain text and the spans
+to emphasise, which bot.core.render makes Telegram HTML and the CLI marks with «».
 """
 from __future__ import annotations
 
-import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -76,7 +75,9 @@ class Snippet:
     cut_before: bool = False
     cut_after: bool = False
 
-    def render(self, open_mark: str, close_mark: str, escape=lambda s: s) -> str:
+    def render(self, open_mark: str, close_mark: str, escape: Callable[[str], str] = str) -> str:
+        """The excerpt with each mark between `open_mark` and `close_mark`, its text passed through
+        `escape`, and … where it was cut."""
         out = [ELLIPSIS] if self.cut_before else []
         pos = 0
         for s, e in self.marks:
@@ -86,10 +87,6 @@ class Snippet:
         if self.cut_after:
             out.append(ELLIPSIS)
         return "".join(out)
-
-    def html(self) -> str:
-        """Telegram HTML: matches in <b>, everything else escaped."""
-        return self.render("<b>", "</b>", lambda s: html.escape(s, quote=False))
 
     def plain(self, open_mark: str = "[", close_mark: str = "]") -> str:
         return self.render(open_mark, close_mark)
@@ -134,8 +131,3 @@ def _shift_for_strip(window: str, marks: tuple[tuple[int, int], ...]) -> tuple[t
     lead = len(window) - len(window.lstrip())
     size = len(window.strip())
     return tuple((max(0, s - lead), min(size, e - lead)) for s, e in marks if min(size, e - lead) > max(0, s - lead))
-
-
-def highlight_html(text: str, phrases: Sequence[Sequence[str]]) -> str:
-    """The whole of `text` (e.g. a title) as Telegram HTML with every match in <b>."""
-    return Snippet(text, tuple(find_matches(text, phrases))).html()

@@ -31,7 +31,7 @@ def test_ingest_reports_counts_and_rejections_then_lists_articles(tmp_path):
     r = newsbot("--db", db, "articles", "--category", "新闻/测试源")
     assert "命令行导入的第一篇文章" in r.stdout
     r = newsbot("--db", db, "search", "导入")
-    assert r.returncode == 0 and "命令行导入的第一篇文章" in r.stdout
+    assert r.returncode == 0 and "1 results for 导入" in r.stdout and "命令行«导入»的第一篇文章" in r.stdout
 
 
 def test_summarise_a_file_prints_title_sentences_and_scores():

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.core.digest import MAX_MESSAGE_CHARS, tg_len
+from bot.core.render import MAX_MESSAGE_CHARS, tg_len
 from bot.delivery.engine import refusal
 from bot.feeds.ingest import ingest_paths
 from storage import outbox

@@ -22,13 +22,7 @@ from hypothesis import strategies as st
 from bot.core.catalogue import en, zh
 from bot.core.categories import PATH_SPLIT, build_tree, resolve
 from bot.core.chat_settings import SettingChange, parse_setting
-from bot.core.digest import (
-    MAX_CAPTION_CHARS,
-    MAX_ENTITIES,
-    MAX_MESSAGE_CHARS,
-    DigestItem,
-    plan_messages,
-)
+from bot.core.digest import DigestItem, plan_messages
 from bot.core.errors import RejectedPost, SettingError
 from bot.core.i18n import escape, t
 from bot.core.model import Article
@@ -42,6 +36,7 @@ from bot.core.query import (
     QueryError,
     parse_query,
 )
+from bot.core.render import MAX_CAPTION_CHARS, MAX_ENTITIES, MAX_MESSAGE_CHARS, search_page
 from bot.core.summarise import default_summariser
 from bot.feeds.ingest import build_article
 from sandbox.entities import parse_html
@@ -385,9 +380,7 @@ async def test_search_answers_any_query_with_a_page_or_an_error(search_db, text)
         ids = await matching_ids(db, text, now=now)
         rows = await db.fetchall("SELECT id, title, body, category_key, published FROM articles")
     assert {h.article_id for h in page.hits} <= set(ids)
-    for hit in page.hits:
-        valid_html(hit.title_html)
-        valid_html(hit.snippet_html)
+    valid_html(search_page("en", UTC, page))
     # The index agrees with the reference matcher (bot.core.query.MatchDoc) on every article.
     q = page.query
     since = int((now - q.since).timestamp()) if q.since else None

@@ -1,16 +1,12 @@
 """storage.search: recall against a brute-force scan of a synth corpus, ranking, filters, pagination
-across a restart, the index kept in step with articles, and hostile queries."""
+across a restart, and hostile queries. The index's upkeep is tests/storage/test_index.py."""
 from __future__ import annotations
 
 import asyncio
 import collections
-import hashlib
 import random
 import re
 import sqlite3
-import subprocess
-import sys
-import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -21,82 +17,21 @@ from hypothesis import strategies as st
 import storage.search
 from bot.core.clean import fold
 from bot.core.errors import QueryError
-from bot.core.model import Article
 from bot.core.query import page_callback, parse_page_callback
-from bot.feeds.ingest import ingest_paths, store_batch
-from storage.articles import store_article
 from storage.db import open_db
 from storage.search import (
-    INDEX_VERSION,
     SearchPage,
-    ensure_index,
-    format_cli_results,
     load_session,
     matching_ids,
-    rebuild_index,
     save_session,
     search,
 )
 from storage.watches import match_new_articles
-from tests.support.paths import SYNTH
+from tests.storage.corpus import NOW, article, copy_db, store
 
-NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)  # synth dates fall in 2021–2023
 CJK_CHAR = "\u4e00-\u9fff"
 # Word characters for the whole-word reference: letters/digits that are not CJK (CJK is always a boundary).
 NOT_WORD = rf"(?:[\W_]|[{CJK_CHAR}\u3040-\u30ff\u3400-\u4dbf])"
-
-
-def no_summary(_article: Article) -> tuple[list[str], int]:
-    return [], 0
-
-
-def _run_in_thread(coro_fn) -> None:
-    """Run async set-up outside pytest's event loop (session fixtures are synchronous)."""
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            asyncio.run(coro_fn())
-        except BaseException as exc:  # pragma: no cover - surfaced below
-            errors.append(exc)
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join()
-    if errors:
-        raise errors[0]
-
-
-@pytest.fixture(scope="session")
-def corpus_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """2,000 synth posts (seed 3) ingested into a SQLite file. Tests that write use a copy."""
-    root = tmp_path_factory.mktemp("search-corpus")
-    subprocess.run([sys.executable, str(SYNTH), "--out", str(root / "posts"), "--count", "2000", "--seed", "3"],
-                   check=True, capture_output=True)
-    path = root / "corpus.sqlite3"
-
-    async def load() -> None:
-        async with open_db(path) as db:
-            await ingest_paths(db, [root / "posts"], summariser=no_summary)
-
-    _run_in_thread(load)
-    return path
-
-
-@pytest.fixture(scope="session")
-def folded_corpus(corpus_db: Path) -> list[tuple[int, str, str, str]]:
-    """(id, folded title, folded text, category_key) of every article: the brute-force side."""
-    conn = sqlite3.connect(corpus_db)
-    conn.create_function("fold", 1, fold, deterministic=True)
-    rows = conn.execute("SELECT id, fold(title), fold(body), category_key FROM articles ORDER BY id").fetchall()
-    conn.close()
-    return rows
-
-
-def copy_db(src: Path, dst: Path) -> Path:
-    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
-        a.backup(b)
-    return dst
 
 
 # ---------------------------------------------------------------- brute force
@@ -207,22 +142,6 @@ async def test_multi_term_queries_combine_like_sets(corpus_db: Path, folded_corp
 # ---------------------------------------------------------------- small hand-made corpus
 
 
-def article(uid: str, title: str, body: str, *, days_ago: float = 1, cats=("金融", "新浪财经", "快讯"),
-            author: str = "新浪财经") -> Article:
-    published = NOW - timedelta(days=days_ago)
-    paragraphs = tuple(body.split("\n"))
-    return Article(
-        uid=uid, feed_id=None, source=f"/posts/{uid}.md", title=title, categories=tuple(cats), author=author,
-        published=published, image_url=None, paragraphs=paragraphs, language="zh",
-        content_hash=hashlib.sha1((title + body).encode()).hexdigest(), story_key="s:" + uid, ingested=published,
-    )
-
-
-async def store(db, *arts: Article) -> list[int]:
-    report = await store_batch(db, list(arts), summariser=no_summary)
-    return report.new_ids
-
-
 async def test_title_weighs_more_and_recency_breaks_ties(db) -> None:
     ids = await store(
         db,
@@ -247,11 +166,11 @@ async def test_hit_fields_and_snippet(db) -> None:
     [hit] = page.hits
     assert (hit.article_id, hit.author, hit.categories) == (aid, "IT之家", ("科技", "IT之家", "最新"))
     assert hit.published.tzinfo is not None and hit.published == NOW - timedelta(days=1)
-    assert "<b>芯片</b> &amp; <b>海关</b>的消息&lt;b&gt;" in hit.snippet_html
-    assert len(hit.snippet.text) <= 120
-    assert hit.title_html == "美国&lt;<b>芯片</b>&gt;法案"
-    text = format_cli_results(page)
-    assert "1 results for 芯片 海关" in text and "«芯片»" in text
+    assert hit.title == "美国<芯片>法案"   # plain data: rendering escapes and emphasises (bot.core.render)
+    snip = hit.snippet
+    assert "关于芯片 & 海关的消息<b>。" in snip.text and len(snip.text) <= 120
+    assert [snip.text[s:e] for s, e in snip.marks] == ["芯片", "海关"]
+    assert snip.cut_before and snip.cut_after
 
 
 async def test_filters_category_since_and_exclusion(db) -> None:
@@ -310,78 +229,6 @@ async def test_sessions_expire(db) -> None:
     old = await save_session(db, 1, "旧", now=NOW - timedelta(days=40))
     await save_session(db, 1, "新", now=NOW)
     assert await load_session(db, old, 1) is None
-
-
-# ---------------------------------------------------------------- index in step
-
-
-async def fts_integrity(db) -> None:
-    for table in ("articles_fts", "articles_chars"):
-        await db.write(f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 0)")
-
-
-async def test_update_and_delete_keep_the_index_in_step(db) -> None:
-    [aid] = await store(db, article("u", "海关通报", "第一版内容提到芯片"))
-    assert await matching_ids(db, "芯片", now=NOW) == [aid]
-    changed = article("u", "海关通报", "第二版内容改说疫情")                     # same uid, new content
-    async with db.transaction() as conn:
-        stored = await store_article(conn, changed, [], 0)
-    assert stored.outcome.value == "updated"
-    assert await matching_ids(db, "芯片", now=NOW) == []
-    assert await matching_ids(db, "疫情", now=NOW) == [aid]
-    assert await matching_ids(db, "海关", now=NOW) == [aid]
-    await db.write("UPDATE articles SET title = ? WHERE id = ?", ("新标题", aid))
-    assert await matching_ids(db, "海关", now=NOW) == []
-    assert await matching_ids(db, "新标题", now=NOW) == [aid]
-    await fts_integrity(db)
-    await db.write("DELETE FROM articles WHERE id = ?", (aid,))
-    for q in ("疫情", "新标题", "第二版"):
-        assert await matching_ids(db, q, now=NOW) == []
-    row = await db.fetchone("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH '\"疫情\"'")
-    assert row[0] == 0
-    row = await db.fetchone("SELECT count(*) FROM articles_chars WHERE articles_chars MATCH '\"疫\"'")
-    assert row[0] == 0
-    await fts_integrity(db)
-
-
-async def test_reingest_after_delete_and_rebuild(corpus_db: Path, tmp_path: Path, folded_corpus) -> None:
-    path = copy_db(corpus_db, tmp_path / "copy.sqlite3")
-    async with open_db(path) as db:
-        before = await matching_ids(db, "中国", now=NOW)
-        victims = before[:50]
-        await db.write(f"DELETE FROM articles WHERE id IN ({','.join(map(str, victims))})")
-        after = await matching_ids(db, "中国", now=NOW)
-        assert after == before[50:]
-        await db.write("UPDATE meta SET value = 'stale' WHERE key = 'search_index_version'")
-    async with open_db(path) as db:  # a tokenizer change: the index is rebuilt on connect
-        row = await db.fetchone("SELECT value FROM meta WHERE key = 'search_index_version'")
-        assert row[0] == INDEX_VERSION
-        assert await matching_ids(db, "中国", now=NOW) == before[50:]
-        assert await rebuild_index(db) == len(folded_corpus) - 50
-        assert await ensure_index(db.conn) is False
-        assert await matching_ids(db, "中国", now=NOW) == before[50:]
-        await fts_integrity(db)
-
-
-async def test_index_text_made_in_worker_processes_is_the_triggers_own(tmp_path: Path) -> None:
-    """Ingest with worker processes hands the index text over ready-made (bot.core.query.IndexTerms): it must
-    be exactly what the update/delete triggers and a rebuild compute, or contentless deletes would leave
-    stale entries behind."""
-    subprocess.run([sys.executable, str(SYNTH), "--out", str(tmp_path / "posts"), "--count", "150", "--seed", "5"],
-                   check=True, capture_output=True)
-    queries = ["中国", "公司", "市场", "the", "国", "中国 -公司"]
-    async with open_db(tmp_path / "w.sqlite3") as db:
-        report = await ingest_paths(db, [tmp_path / "posts"], workers=2)
-        assert report.new > 100
-        found = {q: await matching_ids(db, q, now=NOW) for q in queries}
-        assert all(found[q] for q in queries[:4])
-        victims = found["中国"][:10]
-        await db.write(f"DELETE FROM articles WHERE id IN ({','.join(map(str, victims))})")  # recomputes tokens
-        await fts_integrity(db)
-        await rebuild_index(db)  # every entry recomputed by the SQL functions
-        for q in queries:
-            assert await matching_ids(db, q, now=NOW) == [i for i in found[q] if i not in victims], q
-        await fts_integrity(db)
 
 
 # ---------------------------------------------------------------- hostile input
