@@ -70,7 +70,9 @@ class BotRuntime:
             .base_file_url(f"{s.api_url}/file/bot")
             .connect_timeout(10).read_timeout(15).write_timeout(15).pool_timeout(10)
             .get_updates_read_timeout(35)
-            .concurrent_updates(8)
+            # Handlers mostly wait (for the database, or for their chat's next send slot): many may run at
+            # once, so a user whose replies are paced at 1/s never holds up everyone else's.
+            .concurrent_updates(256)
             .rate_limiter(PacedRequests(self.limiter))  # replies share the pushes' pacing and 429 holds
         )
         app = builder.build()
