@@ -6,20 +6,21 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from enum import Enum
+from enum import StrEnum
 
 import aiosqlite
 
+from bot.core.clean import fold
 from bot.core.dedupe import STORY_WINDOW_SECONDS, text_key, title_key
 from bot.core.model import Article
 from bot.core.query import IndexTerms
-from storage.db import Database
+from storage.db import Database, inserted_id, on_db_thread
 from storage.index import index_article
 
 CATEGORY_SEP = "\x1f"
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     NEW = "new"
     KNOWN = "known"            # same source, same content: nothing to do
     UPDATED = "updated"        # same source, content changed: row updated in place
@@ -36,8 +37,6 @@ class Stored:
 
 def category_key(categories: tuple[str, ...] | list[str]) -> str:
     """Folded category path used for prefix matching: 'a\\x1fb\\x1f' matches everything under a›b."""
-    from bot.core.clean import fold
-
     return "".join(fold(c) + CATEGORY_SEP for c in categories)
 
 
@@ -109,7 +108,7 @@ def store_article_sync(
          _ts(article.published), _ts(article.ingested), article.image_url, article.text, article.language,
          article.content_hash, story, tkey, xkey, ",".join(sorted(article.flags))),
     )
-    article_id = int(cur.lastrowid)
+    article_id = inserted_id(cur.lastrowid)
     index_article(conn, article_id, article.title, article.text, ckey, _ts(article.published), terms)
     _put_summary(conn, article_id, summary, summary_version)
     return Stored(outcome, article_id, story)
@@ -119,10 +118,14 @@ async def store_article(
     conn: aiosqlite.Connection, article: Article, summary: list[str], summary_version: int
 ) -> Stored:
     """`store_article_sync` inside the caller's transaction (`Database.transaction()`)."""
-    return await conn._execute(store_article_sync, conn._conn, article, summary, summary_version)
+    return await on_db_thread(conn, lambda c: store_article_sync(c, article, summary, summary_version))
 
 
-async def store_articles(db: Database, items: Sequence[tuple]) -> list[Stored]:
+# (article, summary, summariser version) or (article, summary, summariser version, index terms)
+StoreItem = tuple[Article, list[str], int] | tuple[Article, list[str], int, IndexTerms | None]
+
+
+async def store_articles(db: Database, items: Sequence[StoreItem]) -> list[Stored]:
     """Store a batch in one transaction on the database thread: each item is (article, summary,
     summariser version) or (article, summary, summariser version, index terms)."""
     return await db.run_in_transaction(lambda conn: [store_article_sync(conn, *item) for item in items])

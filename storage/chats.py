@@ -5,6 +5,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiosqlite
+
 from storage.articles import category_key
 from storage.db import Database
 
@@ -47,7 +49,7 @@ class Subscription:
     since_article_id: int
 
 
-def _chat(row) -> ChatRow:
+def _chat(row: aiosqlite.Row) -> ChatRow:
     return ChatRow(
         id=row["id"], type=row["type"], title=row["title"], is_forum=bool(row["is_forum"]),
         language=row["language"], client_language=row["client_language"], active=bool(row["active"]),
@@ -131,7 +133,8 @@ async def subscribe(db: Database, chat_id: int, thread_id: int, categories: tupl
     """Subscribe to a category path (and all below). No backfill: only articles stored after now. True if new."""
     async with db.transaction() as conn:
         async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM articles") as cur:
-            (since,) = await cur.fetchone()
+            row = await cur.fetchone()
+        since = row[0] if row else 0
         cur = await conn.execute(
             "INSERT OR IGNORE INTO subscriptions (chat_id, thread_id, category_key, categories, since_article_id, "
             "created_at) VALUES (?,?,?,?,?,?)",

@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Sequence, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import aiosqlite
 
@@ -19,6 +20,29 @@ from storage.index import ensure_index, register_functions
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 T = TypeVar("T")
+
+
+class _ThreadQueue(Protocol):
+    """The part of aiosqlite.Connection's private API used here (pinned < 0.23): the sqlite3 connection
+    and the ordered queue of calls to the thread that owns it."""
+
+    _conn: sqlite3.Connection
+
+    def _execute(self, fn: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection, /) -> Awaitable[T]: ...
+
+
+async def on_db_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `fn(sqlite3 connection)` on the connection's own thread, in order with its other calls: one
+    hop for many statements instead of one hop each."""
+    queue = cast(_ThreadQueue, conn)
+    return await queue._execute(fn, queue._conn)
+
+
+def inserted_id(lastrowid: int | None) -> int:
+    """The id of the row an INSERT statement just added (sqlite3 leaves None only after other statements)."""
+    if lastrowid is None:
+        raise RuntimeError("not an INSERT: no row id")
+    return lastrowid
 
 
 class SchemaTooNew(RuntimeError):
@@ -67,6 +91,11 @@ async def migrate(conn: aiosqlite.Connection, target: int | None = None) -> int:
         # executescript would COMMIT first; run statements one by one inside an explicit transaction.
         await conn.execute("BEGIN IMMEDIATE")
         try:
+            # Another process may have applied it while we waited for the write lock (two starts at once).
+            if await schema_version(conn) >= mig.version:
+                await conn.rollback()
+                current = mig.version
+                continue
             for statement in _statements(mig.sql):
                 await conn.execute(statement)
             await conn.execute(f"PRAGMA user_version = {mig.version:d}")
@@ -90,7 +119,7 @@ def _statements(sql: str) -> list[str]:
             if buf.strip():
                 out.append(buf.strip())
             buf = ""
-    if buf.strip() and not all(l.strip().startswith("--") or not l.strip() for l in buf.splitlines()):
+    if buf.strip() and not all(line.strip().startswith("--") or not line.strip() for line in buf.splitlines()):
         raise RuntimeError(f"incomplete SQL statement in migration: {buf[:80]!r}")
     return out
 
@@ -123,8 +152,7 @@ class Database:
     async def run_in_transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(connection)` inside BEGIN IMMEDIATE … COMMIT entirely on the database thread.
 
-        For bulk work (ingest batches): one hop to the thread instead of one per statement. Uses
-        aiosqlite's queue (`_execute`, `_conn`; pinned < 0.23) so it stays ordered with other calls.
+        For bulk work (ingest batches): one hop to the thread instead of one per statement.
         """
         def work(conn: sqlite3.Connection) -> T:
             conn.execute("BEGIN IMMEDIATE")
@@ -137,13 +165,13 @@ class Database:
             return result
 
         async with self._write_lock:
-            return await self.conn._execute(work, self.conn._conn)
+            return await on_db_thread(self.conn, work)
 
     async def write(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """One statement in its own transaction; returns lastrowid (or rowcount for UPDATE/DELETE)."""
         async with self.transaction() as conn:
             cur = await conn.execute(sql, params)
-            return cur.lastrowid if sql.lstrip().upper().startswith("INSERT") else cur.rowcount
+            return (cur.lastrowid or 0) if sql.lstrip().upper().startswith("INSERT") else cur.rowcount
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[aiosqlite.Row]:
         async with self.conn.execute(sql, params) as cur:

@@ -5,11 +5,17 @@ message is marked sent — with its Telegram message_id — in the same transact
 """
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiosqlite
+
 from storage.articles import CATEGORY_SEP, StoredArticle, get_articles
-from storage.db import Database
+from storage.db import Database, inserted_id
+from storage.watches import WatchMatch
+
+WatchMatcher = Callable[[Database, list[int]], Awaitable[list[WatchMatch]]]  # storage.watches.match_new_articles
 
 MATCH_CURSOR = "match_cursor"
 MATCH_CHUNK = 500
@@ -36,7 +42,7 @@ class MatchReport:
     queued: int
 
 
-async def match_new_articles(db: Database, now: datetime, watch_matcher=None) -> MatchReport:
+async def match_new_articles(db: Database, now: datetime, watch_matcher: WatchMatcher | None = None) -> MatchReport:
     """Queue every article stored since the last run for the chats whose subscriptions (or watches) match.
 
     `watch_matcher(db, article_ids)` returns watch matches (article_id, chat_id, thread_id, watch_id).
@@ -83,7 +89,7 @@ async def match_new_articles(db: Database, now: datetime, watch_matcher=None) ->
     return MatchReport(articles, queued)
 
 
-async def _new_watch_hits(db: Database, rows, watch_matcher) -> list:
+async def _new_watch_hits(db: Database, rows: Sequence[aiosqlite.Row], watch_matcher: WatchMatcher) -> list[WatchMatch]:
     """Watch matches for these articles, keeping only articles stored after the watch was set (no backfill)."""
     hits = await watch_matcher(db, [r["id"] for r in rows])
     if not hits:
@@ -150,7 +156,7 @@ async def plan_sends(db: Database, chat_id: int, messages: list[PlannedMessage],
                 (chat_id, m.thread_id, "photo" if m.photo_url else "text", m.body, m.photo_url, ts,
                  ",".join(map(str, m.article_ids))),
             )
-            send_id = int(cur.lastrowid)
+            send_id = inserted_id(cur.lastrowid)
             ids.append(send_id)
             await conn.executemany("UPDATE outbox SET state = 'planned', send_id = ? WHERE id = ? AND state = 'pending'",
                                    [(send_id, oid) for oid in m.outbox_ids])
@@ -247,7 +253,7 @@ async def drop_chat_backlog(db: Database, chat_id: int, reason: str) -> None:
         await _drop_unsent(conn, chat_id, None, reason)
 
 
-async def _drop_unsent(conn, chat_id: int, thread_id: int | None, reason: str) -> None:
+async def _drop_unsent(conn: aiosqlite.Connection, chat_id: int, thread_id: int | None, reason: str) -> None:
     """Unsent messages of a chat (or of one of its topics) failed, their items dropped."""
     scope, params = ("chat_id = ?", [chat_id]) if thread_id is None else \
         ("chat_id = ? AND thread_id = ?", [chat_id, thread_id])

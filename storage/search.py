@@ -23,6 +23,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+import aiosqlite
+
 from bot.core.errors import QueryError
 from bot.core.query import (
     SORT_NEW,
@@ -210,14 +212,15 @@ async def _probe(db: Database, q: ParsedQuery, since_ts: int | None, newest: int
         f"SELECT count(*), min(r), max(r) FROM (SELECT f.rowid AS r {sql} ORDER BY f.rowid DESC LIMIT ?)",
         [*params, COUNT_CAP + 1],
     )
-    n, low, high = (int(row[0]), row[1], row[2]) if row else (0, None, None)
-    if n <= COUNT_CAP:
+    n = int(row[0]) if row else 0
+    if row is None or n <= COUNT_CAP:
         if since_ts is not None and since_ts % 3600 and n:  # the first hour counted whole: take off its early ones
             sql, params = _source(_plan(q, cover_tokens(since_ts, since_ts)), join=True)
-            row = await db.fetchone(f"SELECT count(*) {sql} AND a.published < ?", [*params, since_ts])
-            n -= int(row[0]) if row else 0
+            early = await db.fetchone(f"SELECT count(*) {sql} AND a.published < ?", [*params, since_ts])
+            n -= int(early[0]) if early else 0
         return _Count(n, True, 1.0)
-    density = n / max(1, int(high) - int(low) + 1)
+    low, high = int(row[1]), int(row[2])
+    density = n / max(1, high - low + 1)
     if since_ts is not None:
         row = await db.fetchone("SELECT count(*) FROM articles WHERE published >= ?", (since_ts,))
     else:
@@ -275,6 +278,7 @@ async def search(
         pool = int(rows[0][2]) if rows else await _count(db, _plan(parsed, hours))
         if whole or pool >= need:
             break
+        assert want is not None  # None (an exact count) asks for every match at once, which is whole
         want *= 4
     if whole and not count.exact:  # the window grew to everything: the pool is the exact total
         total = pool
@@ -299,13 +303,14 @@ async def _window_hours(db: Database, want: float | None, newest: int, since_ts:
 
 
 async def _page(db: Database, q: ParsedQuery, hours: list[str] | None, since_ts: int | None, *, ranked: bool,
-                bm25: bool, now: datetime, limit: int, offset: int) -> list:
+                bm25: bool, now: datetime, limit: int, offset: int) -> list[aiosqlite.Row]:
     """(id, score, matches in these hours) for one page."""
     plan = _plan(q, hours)
     sql, params = _source(plan, join=True)
     if since_ts is not None:
         sql += " AND a.published >= ?"
         params.append(since_ts)
+    score_params: list[object]
     recency = f"({RECENCY_FLOOR} + 1.0 / (1.0 + max(0, ? - a.published) / {RECENCY_DAYS * 86400.0}))"
     if not ranked:
         score, score_params, order = "0.0", [], "a.published DESC, a.id DESC"
@@ -389,6 +394,7 @@ async def save_session(db: Database, chat_id: int, query: str, *, now: datetime)
             (chat_id, query, ts),
         ) as cur:
             row = await cur.fetchone()
+    assert row is not None  # RETURNING gives the inserted or updated row
     return int(row[0])
 
 

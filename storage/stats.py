@@ -30,7 +30,7 @@ class Stats:
     db_bytes: int         # the SQLite file plus its -wal
 
 
-async def _count(db: Database, sql: str, params: tuple = ()) -> int:
+async def _count(db: Database, sql: str, params: tuple[object, ...] = ()) -> int:
     row = await db.fetchone(sql, params)
     return int(row[0]) if row and row[0] is not None else 0
 

@@ -12,15 +12,16 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from bot.core.errors import WatchError
+import aiosqlite
+
+from bot.core.errors import QueryError, WatchError
 from bot.core.query import (
     MatchDoc,
     ParsedQuery,
-    QueryError,
     QueryMatcher,
     parse_watch_query,
 )
-from storage.db import Database
+from storage.db import Database, inserted_id
 
 MAX_WATCHES_PER_CHAT = 20
 _ARTICLE_CHUNK = 500
@@ -43,7 +44,7 @@ class WatchMatch:
     watch_id: int
 
 
-def _watch(row) -> Watch:
+def _watch(row: aiosqlite.Row) -> Watch:
     return Watch(row["id"], row["chat_id"], row["thread_id"], row["query"],
                  datetime.fromtimestamp(row["created_at"], tz=timezone.utc))
 
@@ -58,8 +59,8 @@ async def add_watch(
     text = query.strip()
     async with db.transaction() as conn:
         async with conn.execute("SELECT count(*) FROM watches WHERE chat_id = ?", (chat_id,)) as cur:
-            (count,) = await cur.fetchone()
-        if count >= MAX_WATCHES_PER_CHAT:
+            row = await cur.fetchone()
+        if row is not None and row[0] >= MAX_WATCHES_PER_CHAT:
             return WatchError("full", limit=MAX_WATCHES_PER_CHAT)
         try:
             cur = await conn.execute(
@@ -71,8 +72,8 @@ async def add_watch(
             return WatchError("unknown_chat")
         if cur.rowcount == 0:
             return WatchError("duplicate")
-        watch_id = cur.lastrowid
-    return Watch(int(watch_id), chat_id, thread_id, text, datetime.fromtimestamp(int(now.timestamp()), tz=timezone.utc))
+        watch_id = inserted_id(cur.lastrowid)
+    return Watch(watch_id, chat_id, thread_id, text, datetime.fromtimestamp(int(now.timestamp()), tz=timezone.utc))
 
 
 async def list_watches(db: Database, chat_id: int) -> list[Watch]:
