@@ -15,10 +15,12 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core.categories import PATH_SPLIT
-from bot.core.errors import OpmlError
+from bot.core.errors import FeedError, OpmlError
 from bot.core.i18n import Markup, t
 from bot.core.opml import export_opml, parse_opml
-from bot.feeds import poller as feeds
+from bot.feeds import manage as feeds
+from bot.feeds.egress import EgressPolicy
+from bot.feeds.poller import poll_due_feeds
 from handlers.common import (
     argument,
     ensure_chat,
@@ -48,7 +50,7 @@ def admin_only(handler):
     return guarded
 
 
-def feed_error(lang: str, error: feeds.FeedError) -> str:
+def feed_error(lang: str, error: FeedError) -> str:
     return t(lang, "feed_error", reason=Markup(t(lang, f"feed_err_{error.reason}", detail=error.detail[:300])))
 
 
@@ -68,8 +70,11 @@ async def addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str)
         return
     category = tuple(p for p in PATH_SPLIT.split(" ".join(parts[1:])) if p) if len(parts) > 1 else ()
     svc = services(context)
-    result = await feeds.add_feed(svc.db, parts[0], category, now=svc.clock())
-    if isinstance(result, feeds.FeedError):
+    # Folders only below NEWSBOT_FOLDER_ROOTS (none by default): a chat must not name the server's files.
+    result = await feeds.add_feed(svc.db, parts[0], category, now=svc.clock(),
+                                  egress=EgressPolicy(svc.settings.feeds_allow),
+                                  folder_roots=svc.settings.folder_roots)
+    if isinstance(result, FeedError):
         await reply(update, feed_error(lang, result))
         return
     if not result.created:
@@ -101,7 +106,7 @@ async def _by_id(update, context, lang, command: str, action) -> None:
         await reply(update, t(lang, "feed_id_usage", command=command))
         return
     result = await action(services(context).db, feed_id)
-    if isinstance(result, feeds.FeedError):
+    if isinstance(result, FeedError):
         await reply(update, t(lang, "feed_not_found", id=feed_id) if result.reason == "no_such_feed"
                     else feed_error(lang, result))
         return
@@ -139,8 +144,9 @@ async def fetchnow(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str
     if context.args and feed_id is None:
         await reply(update, t(lang, "feed_id_usage", command="fetchnow"))
         return
-    round_ = await feeds.poll_due_feeds(svc.db, now=svc.clock(), force=True, feed_id=feed_id,
-                                        interval=svc.settings.poll_seconds, default_tz=svc.settings.timezone)
+    round_ = await poll_due_feeds(svc.db, now=svc.clock(), force=True, feed_id=feed_id,
+                                  interval=svc.settings.poll_seconds, default_tz=svc.settings.timezone,
+                                  egress=EgressPolicy(svc.settings.feeds_allow))
     if round_.error is not None:
         await reply(update, t(lang, "feed_not_found", id=feed_id))
         return
@@ -166,8 +172,6 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lang
               inactive=s.chats_inactive, subscriptions=s.subscriptions, watches=s.watches, pending=s.outbox_pending,
               failed=s.sends_failed, feeds=s.feeds, failing=s.feeds_failing, paused=s.feeds_paused,
               poll=when(s.last_poll_at), dispatch=when(s.last_dispatch_at), size=f"{s.db_bytes / 1e6:.1f} MB")
-    from bot.core.i18n import Markup
-
     await reply(update, t(lang, "stats_body", lines=Markup(lines)))
 
 
@@ -194,6 +198,9 @@ async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lan
     if isinstance(parsed, OpmlError):
         await reply(update, t(lang, "opml_invalid", reason=parsed.reason))
         return
-    report = await feeds.import_feeds(services(context).db, parsed.entries)
+    svc = services(context)
+    # folder_roots=(): an OPML file from a chat registers URLs only, never the server's folders.
+    report = await feeds.import_feeds(svc.db, parsed.entries, egress=EgressPolicy(svc.settings.feeds_allow),
+                                      folder_roots=())
     await reply(update, t(lang, "import_result", added=len(report.added), skipped=len(report.skipped),
                           invalid=len(report.invalid) + len(parsed.invalid)))

@@ -235,3 +235,10 @@ async def mark_polled(db: Database, now: datetime) -> None:
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         (str(_ts(now)),),
     )
+
+
+async def articles_added_since(db: Database, feed_id: int, since: datetime) -> int:
+    """Articles of a feed stored at or after `since` (the poller's daily cap on new items)."""
+    row = await db.fetchone(
+        "SELECT COUNT(*) FROM articles WHERE feed_id = ? AND ingested >= ?", (feed_id, _ts(since)))
+    return int(row[0]) if row else 0

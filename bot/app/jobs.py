@@ -14,7 +14,9 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.core.i18n import t
-from bot.feeds.poller import FeedNotice, poll_due_feeds, register_feeds
+from bot.feeds.egress import EgressPolicy
+from bot.feeds.manage import register_feeds
+from bot.feeds.poller import FeedNotice, poll_due_feeds
 from handlers.common import Services, services
 from storage.chats import get_chat
 
@@ -25,7 +27,7 @@ JOB_OPTIONS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
 
 async def install(app: Application, svc: Services, *, repeating: bool = True) -> None:
     """Register the configured feeds, start the delivery engine, and (unless `repeating` is off) the jobs."""
-    for result in await register_feeds(svc.db, list(svc.settings.feeds)):
+    for result in await register_feeds(svc.db, list(svc.settings.feeds), egress=EgressPolicy(svc.settings.feeds_allow)):
         log.info("event=feed_registered result=%r", result)
     await svc.delivery.start()
     if repeating:
@@ -50,7 +52,7 @@ async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     try:
         round_ = await poll_due_feeds(svc.db, now=svc.clock(), interval=svc.settings.poll_seconds,
-                                      default_tz=svc.settings.timezone)
+                                      default_tz=svc.settings.timezone, egress=EgressPolicy(svc.settings.feeds_allow))
     except Exception:
         log.exception("event=poll_failed")
         return

@@ -8,16 +8,22 @@ Wired into bot/cli/main.py by `add_commands(subparsers)`. Examples:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bot.core.errors import CliError
+from bot.core.errors import CliError, FeedError, OpmlError
+from bot.core.opml import MAX_OPML_BYTES, export_opml, parse_opml
+from bot.feeds.egress import EgressPolicy
+from bot.feeds.manage import ANY_FOLDER, add_feed, import_feeds, list_feeds, pause_feed, remove_feed, resume_feed
+from bot.feeds.poller import poll_due_feeds
+from storage.db import open_db
+from storage.stats import collect_stats
 
 
 def _fail(message: str) -> Exception:
-
     return CliError("usage", message)
 
 
@@ -36,9 +42,6 @@ def _db_path(args: argparse.Namespace, settings: Any) -> Path:
 
 
 async def cmd_feeds_list(args: argparse.Namespace, settings: Any) -> int:
-    from bot.feeds.poller import list_feeds
-    from storage.db import open_db
-
     async with open_db(_db_path(args, settings)) as db:
         feeds = await list_feeds(db)
     if not feeds:
@@ -55,13 +58,9 @@ async def cmd_feeds_list(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def cmd_feeds_add(args: argparse.Namespace, settings: Any) -> int:
-    from bot.core.errors import FeedError
-    from bot.feeds.poller import add_feed
-    from storage.db import open_db
-
-    async with open_db(_db_path(args, settings)) as db:
+    async with open_db(_db_path(args, settings)) as db:  # the operator's command: any folder
         got = await add_feed(db, args.location, _category(args.category), validate=not args.no_validate,
-                             name=args.name, http_timeout=args.timeout)
+                             name=args.name, http_timeout=args.timeout, egress=EgressPolicy(settings.feeds_allow))
     if isinstance(got, FeedError):
         raise _fail(f"cannot add {args.location}: {got}")
     f = got.feed
@@ -78,10 +77,6 @@ async def cmd_feeds_add(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def cmd_feeds_remove(args: argparse.Namespace, settings: Any) -> int:
-    from bot.core.errors import FeedError
-    from bot.feeds.poller import remove_feed
-    from storage.db import open_db
-
     async with open_db(_db_path(args, settings)) as db:
         got = await remove_feed(db, args.id, purge=args.purge)
     if isinstance(got, FeedError):
@@ -92,10 +87,6 @@ async def cmd_feeds_remove(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def _set_paused(args: argparse.Namespace, settings: Any, paused: bool) -> int:
-    from bot.core.errors import FeedError
-    from bot.feeds.poller import pause_feed, resume_feed
-    from storage.db import open_db
-
     async with open_db(_db_path(args, settings)) as db:
         got = await (pause_feed if paused else resume_feed)(db, args.id)
     if isinstance(got, FeedError):
@@ -113,13 +104,11 @@ async def cmd_feeds_resume(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def cmd_feeds_fetch(args: argparse.Namespace, settings: Any) -> int:
-    from bot.feeds.poller import poll_due_feeds
-    from storage.db import open_db
-
     async with open_db(_db_path(args, settings)) as db:
         done = await poll_due_feeds(
             db, now=datetime.now(timezone.utc), force=args.all, feed_id=args.id,
             interval=settings.poll_seconds, default_tz=settings.timezone, http_timeout=args.timeout,
+            egress=EgressPolicy(settings.feeds_allow),
         )
     if done.error is not None:
         raise _fail(f"no feed with id {args.id}")
@@ -136,6 +125,8 @@ async def cmd_feeds_fetch(args: argparse.Namespace, settings: Any) -> int:
         seen = f"{r.files_seen} files, {r.files_read} read" if r.kind == "folder" else f"{r.items} items"
         print(f"#{r.feed_id} {r.name}: {seen}: {r.new} new, {r.same_story} same story, {r.updated} updated, "
               f"{r.known} known, {r.duplicate} duplicate, {len(r.rejected)} rejected")
+        if r.over_cap or r.deferred:
+            print(f"  capped: {r.over_cap} older items not looked at, {r.deferred} new items left for later")
         for source, reason in r.rejected[: args.show_rejected]:
             print(f"  rejected {source}: {reason}")
     for n in done.notices:
@@ -144,10 +135,6 @@ async def cmd_feeds_fetch(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def cmd_feeds_export(args: argparse.Namespace, settings: Any) -> int:
-    from bot.core.opml import export_opml
-    from bot.feeds.poller import list_feeds
-    from storage.db import open_db
-
     async with open_db(_db_path(args, settings)) as db:
         data = export_opml(await list_feeds(db))
     if args.file in (None, "-"):
@@ -158,22 +145,22 @@ async def cmd_feeds_export(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
-async def cmd_feeds_import(args: argparse.Namespace, settings: Any) -> int:
-    from bot.core.errors import OpmlError
-    from bot.core.opml import MAX_OPML_BYTES, parse_opml
-    from bot.feeds.poller import import_feeds
-    from storage.db import open_db
+def _read_head(path: str, limit: int) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(limit)
 
+
+async def cmd_feeds_import(args: argparse.Namespace, settings: Any) -> int:
     try:
-        with open(args.file, "rb") as fh:
-            data = fh.read(MAX_OPML_BYTES + 1)
+        data = await asyncio.to_thread(_read_head, args.file, MAX_OPML_BYTES + 1)
     except OSError as exc:
         raise _fail(f"cannot read {args.file}: {exc.strerror or exc}") from exc
     parsed = parse_opml(data)
     if isinstance(parsed, OpmlError):
         raise _fail(f"{args.file}: not imported: {parsed.reason}" + (f" ({parsed.detail})" if parsed.detail else ""))
     async with open_db(_db_path(args, settings)) as db:
-        report = await import_feeds(db, parsed.entries, validate=args.validate)
+        report = await import_feeds(db, parsed.entries, validate=args.validate,
+                                    egress=EgressPolicy(settings.feeds_allow), folder_roots=ANY_FOLDER)
     invalid = parsed.invalid + report.invalid
     print(f"{len(report.added)} added, {len(report.skipped)} already there, {len(invalid)} invalid")
     for what, reason in invalid:
@@ -182,9 +169,6 @@ async def cmd_feeds_import(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def cmd_stats(args: argparse.Namespace, settings: Any) -> int:
-    from storage.db import open_db
-    from storage.stats import collect_stats
-
     path = _db_path(args, settings)
     async with open_db(path) as db:
         s = await collect_stats(db, path)

@@ -4,6 +4,7 @@ Invalid values fail with `SettingsError` naming the variable; the token is never
 """
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,10 @@ class Settings:
     poll_seconds: int = 300
     dispatch_seconds: int = 30
     feeds: tuple[str, ...] = ()
+    # Non-public networks feeds may reach anyway (NEWSBOT_FEEDS_ALLOW); none by default.
+    feeds_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Folders an admin may add from a chat (NEWSBOT_FOLDER_ROOTS): these and below; none by default.
+    folder_roots: tuple[Path, ...] = ()
 
     @property
     def has_token(self) -> bool:
@@ -50,6 +55,17 @@ def _int(raw: str, var: str, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise SettingsError(f"{var}: must be between {lo} and {hi}, got {value}")
     return value
+
+
+def _networks(raw: str, var: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    nets = []
+    for part in raw.replace(";", ",").split(","):
+        if part.strip():
+            try:
+                nets.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError as exc:
+                raise SettingsError(f"{var}: {part.strip()!r} is not an address or network (e.g. 10.0.0.0/8)") from exc
+    return tuple(nets)
 
 
 def settings_from(values: Mapping[str, str]) -> Settings:
@@ -84,4 +100,6 @@ def settings_from(values: Mapping[str, str]) -> Settings:
         poll_seconds=_int(values.get("NEWSBOT_POLL_SECONDS", "300"), "NEWSBOT_POLL_SECONDS", 1, 86400),
         dispatch_seconds=_int(values.get("NEWSBOT_DISPATCH_SECONDS", "30"), "NEWSBOT_DISPATCH_SECONDS", 1, 3600),
         feeds=feeds,
+        feeds_allow=_networks(values.get("NEWSBOT_FEEDS_ALLOW", ""), "NEWSBOT_FEEDS_ALLOW"),
+        folder_roots=tuple(Path(p.strip()) for p in values.get("NEWSBOT_FOLDER_ROOTS", "").split(",") if p.strip()),
     )

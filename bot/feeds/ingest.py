@@ -5,9 +5,14 @@ bounded memory (files are streamed, stored in batches) and returns an `IngestRep
 """
 from __future__ import annotations
 
-import hashlib
+import asyncio
+import errno
+import functools
+import multiprocessing
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,6 +21,7 @@ from zoneinfo import ZoneInfo
 from bot.core.clean import clean_body, guess_language, is_lead_image, unescape_entities
 from bot.core.dedupe import content_hash
 from bot.core.errors import RejectedPost
+from bot.core.feed_items import article_uid
 from bot.core.model import Article
 from bot.core.parse import MAX_POST_BYTES, parse_post
 from bot.core.query import IndexTerms, index_terms
@@ -25,11 +31,6 @@ POST_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 BATCH_SIZE = 200
 WORKER_CHUNK = 50
 WORKER_MODULES = ("bot.feeds.ingest", "bot.core.summarise", "bot.core.query", "bs4", "lxml.etree", "frontmatter", "yaml")
-
-
-def article_uid(feed_id: int | None, source: str) -> str:
-    """Stable id: the same source in the same feed is always the same article."""
-    return hashlib.blake2b(f"{feed_id or 0}|{source}".encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def build_article(
@@ -76,22 +77,57 @@ def build_article(
 
 def load_post(path: Path, root: Path | None = None, tz: ZoneInfo = ZoneInfo("Asia/Shanghai")) -> Article:
     """Read and build one post file (categories fall back to its folder path below `root`)."""
-    data = read_post_bytes(path)
+    data = read_post_bytes(path, real_path(root) if root is not None else None)
     return build_article(
         data, source=str(path), name=path.stem, fallback_categories=folder_categories(path, root),
         default_tz=tz, mtime=datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc),
     )
 
 
-def read_post_bytes(path: Path) -> bytes:
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def inside(path: str, real_root: str) -> bool:
+    """Whether the real path `path` is `real_root` or below it (both already resolved)."""
+    return path == real_root or path.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def read_post_bytes(path: Path, real_root: str | None = None) -> bytes:
+    """The bytes of one post file (at most MAX_POST_BYTES + 1). Raises RejectedPost.
+
+    With `real_root` (the real path of the folder being walked) a symbolic link is followed only when its
+    target lies inside that folder: a post that links to ../../.env is refused, never opened. The file is
+    opened without following a link in its last component (so it cannot be swapped for one after the
+    check) and without blocking (a FIFO is refused, not waited on).
+    """
     try:
-        size = path.stat().st_size
-        if size > MAX_POST_BYTES:
-            raise RejectedPost("too_large", f"file too large ({size // 1024} KB > {MAX_POST_BYTES // 1024 // 1024} MB)")
-        with path.open("rb") as fh:
+        target = str(path)
+        if real_root is not None and not getattr(os, "O_NOFOLLOW", 0) and os.path.islink(target):
+            target = _inside_or_refuse(target, real_root)
+        try:
+            fd = os.open(target, _OPEN_FLAGS)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:  # ELOOP: the last component is a symbolic link
+                raise
+            target = _inside_or_refuse(target, real_root) if real_root is not None else os.path.realpath(target)
+            fd = os.open(target, _OPEN_FLAGS)
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise RejectedPost("unreadable", "not a regular file")
+            if st.st_size > MAX_POST_BYTES:
+                raise RejectedPost(
+                    "too_large", f"file too large ({st.st_size // 1024} KB > {MAX_POST_BYTES // 1024 // 1024} MB)")
             return fh.read(MAX_POST_BYTES + 1)
     except OSError as exc:
         raise RejectedPost("unreadable", f"unreadable: {exc.strerror or exc.__class__.__name__}") from exc
+
+
+def _inside_or_refuse(link: str, real_root: str) -> str:
+    real = os.path.realpath(link)
+    if not inside(real, real_root):
+        raise RejectedPost("outside_folder", "symbolic link to a file outside the feed folder")
+    return real
 
 
 def folder_categories(path: Path, root: Path | None) -> tuple[str, ...]:
@@ -105,16 +141,31 @@ def folder_categories(path: Path, root: Path | None) -> tuple[str, ...]:
 
 
 def iter_post_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None]]:
-    """(file, feed root) for every post under the given files/folders, recursively, in a stable order."""
+    """(file, feed root) for every post under the given files/folders, recursively, in a stable order.
+
+    Symbolic links to folders are not followed; one that leads outside its root is yielded too, so that
+    `prepare_file` reports it as rejected (as it does a linked file whose target is outside).
+    """
     for p in paths:
         if p.is_dir():
+            real_root = real_path(p)
             for dirpath, dirnames, filenames in os.walk(p):
+                for d in sorted(dirnames):
+                    link = os.path.join(dirpath, d)
+                    if not d.startswith(".") and os.path.islink(link) and not inside(os.path.realpath(link), real_root):
+                        yield Path(link), p
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for fname in sorted(filenames):
                     if fname.lower().endswith(POST_SUFFIXES) and not fname.startswith("."):
                         yield Path(dirpath) / fname, p
         else:
             yield p, None
+
+
+@functools.lru_cache(maxsize=64)
+def real_path(root: Path) -> str:
+    """The real path of a folder being walked (cached: asked once per file)."""
+    return os.path.realpath(root)
 
 
 @dataclass
@@ -140,7 +191,7 @@ class IngestReport:
 
 async def store_batch(db, articles: list[Article], summariser: Summariser = default_summariser) -> IngestReport:
     """Summarise and store built articles in one transaction; returns counts and the ids of new articles."""
-    from storage.articles import Outcome, store_articles
+    from storage.articles import Outcome, store_articles  # noqa: PLC0415 -- worker processes import this module without the database
 
     report = IngestReport()
     items = [(art, *summariser(art)) for art in articles]
@@ -161,7 +212,7 @@ def prepare_file(path: Path, root: Path | None, feed_id: int | None, default_tz:
     Pure apart from reading the file, so it can run in a worker process.
     """
     try:
-        data = read_post_bytes(path)
+        data = read_post_bytes(path, real_path(root) if root is not None else None)
         mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
         art = build_article(
             data, source=str(path), name=path.stem, feed_id=feed_id,
@@ -208,7 +259,7 @@ async def ingest_paths(
     (and the default summariser), parsing, cleaning and summarising run in that many worker processes
     while this process stores the previous batch; results are stored in file order either way.
     """
-    from storage.articles import Outcome, store_articles
+    from storage.articles import Outcome, store_articles  # noqa: PLC0415 -- worker processes import this module without the database
 
     report = IngestReport()
 
@@ -231,10 +282,6 @@ async def ingest_paths(
         for chunk in _chunks(files, BATCH_SIZE):
             await store([prepare_file(p, r, feed_id, default_tz, category_override, summariser) for p, r in chunk])
         return report
-
-    import asyncio
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     loop = asyncio.get_running_loop()
     pending: list[asyncio.Future] = []

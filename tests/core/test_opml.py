@@ -129,7 +129,7 @@ def test_deep_nesting_and_outline_count_are_capped():
 
 
 async def test_import_feeds_reports_added_skipped_invalid(tmp_path):
-    from bot.feeds.poller import add_feed, import_feeds, list_feeds
+    from bot.feeds.manage import add_feed, import_feeds, list_feeds
     from storage.db import open_db
 
     parsed = parse_opml((FIXTURES / "reader_export.opml").read_bytes())

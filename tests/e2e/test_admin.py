@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.feeds.poller import list_feeds
+from bot.feeds.manage import list_feeds
 from tests.support.harness import BotHarness
 from tests.support.posts import write_post
 
@@ -12,7 +12,8 @@ ADMIN = 4242
 
 @pytest.fixture
 async def h(tmp_path):
-    async with BotHarness.running(tmp_path, admins=(ADMIN,)) as harness:
+    # Folders may be added from a chat only below NEWSBOT_FOLDER_ROOTS.
+    async with BotHarness.running(tmp_path, admins=(ADMIN,), env={"NEWSBOT_FOLDER_ROOTS": str(tmp_path)}) as harness:
         yield harness
 
 
@@ -45,12 +46,13 @@ async def test_feed_lifecycle_as_admin(h, tmp_path):
 
 
 @pytest.mark.parametrize("arg,expect", [
-    ("file:///etc/passwd", "Only http"), ("ftp://example.org/feed", "Only http"), ("/no/such/folder", "No such folder"),
+    ("file:///etc/passwd", "Only http"), ("ftp://example.org/feed", "Only http"), ("{tmp}/no/such/folder", "No such folder"),
+    ("/no/such/folder", "only below NEWSBOT_FOLDER_ROOTS"),
     ("", "Usage"), ("javascript:alert(1)", "Only http"),
 ])
-async def test_addfeed_validates(h, arg, expect):
+async def test_addfeed_validates(h, tmp_path, arg, expect):
     admin = h.sb.add_user("Root", user_id=ADMIN, language_code="en")
-    (msg,) = await h.say(h.sb.private_chat(admin), admin, f"/addfeed {arg}".strip())
+    (msg,) = await h.say(h.sb.private_chat(admin), admin, f"/addfeed {arg.format(tmp=tmp_path)}".strip())
     assert expect in msg["text"]
     assert await list_feeds(h.db) == []
 
@@ -60,7 +62,7 @@ async def test_addfeed_validates(h, arg, expect):
 async def test_non_admins_change_nothing(h, tmp_path, command):
     folder = tmp_path / "p"
     write_post(folder, "不应被添加的文章")
-    from bot.feeds.poller import add_feed
+    from bot.feeds.manage import add_feed
 
     await add_feed(h.db, str(tmp_path / "existing-feed-folder"), validate=False)
     before = await list_feeds(h.db)
@@ -103,7 +105,7 @@ async def test_opml_import_as_a_document_and_export_round_trip(h, tmp_path):
 
 
 async def test_many_feeds_are_listed_and_fetched_in_several_valid_messages_escaped_once(h, tmp_path):
-    from bot.feeds.poller import add_feed
+    from bot.feeds.manage import add_feed
 
     admin = h.sb.add_user("Root", user_id=ADMIN, language_code="en")
     chat = h.sb.private_chat(admin)

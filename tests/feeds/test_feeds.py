@@ -1,4 +1,4 @@
-"""Folder feeds, feed management, backoff and admin notices, stats and the `feeds` CLI (bot/feeds/poller.py,
+"""Folder feeds, feed management, backoff and admin notices, stats and the `feeds` CLI (bot/feeds/{folder,manage,poller}.py,
 storage/feeds.py, storage/stats.py, bot/cli/feeds.py). Real SQLite files in tmp_path; time is injected."""
 from __future__ import annotations
 
@@ -10,24 +10,26 @@ from pathlib import Path
 
 import pytest
 
-from bot.feeds import poller as feeds_mod
-from bot.feeds.poller import (
-    BACKOFF_CAP_SECONDS,
+from bot.feeds import folder as folder_mod
+from bot.feeds.folder import scan_folder
+from bot.feeds.manage import (
     AddResult,
     FeedError,
     RemoveResult,
     add_feed,
-    backoff_delay,
     classify_location,
     get_feed,
     list_feeds,
     pause_feed,
-    poll_due_feeds,
-    poll_feed,
     register_feeds,
     remove_feed,
     resume_feed,
-    scan_folder,
+)
+from bot.feeds.poller import (
+    BACKOFF_CAP_SECONDS,
+    backoff_delay,
+    poll_due_feeds,
+    poll_feed,
 )
 from storage.articles import get_article
 from storage.db import open_db
@@ -125,8 +127,8 @@ async def test_unchanged_rescan_does_not_open_files(db, posts, monkeypatch):
     feed = await add_folder(db, posts)
     await poll(db, feed.id)
     opened: list[Path] = []
-    real = feeds_mod.read_post_bytes
-    monkeypatch.setattr(feeds_mod, "read_post_bytes", lambda p: opened.append(p) or real(p))
+    real = folder_mod.read_post_bytes
+    monkeypatch.setattr(folder_mod, "read_post_bytes", lambda p, root=None: opened.append(p) or real(p, root))
     await poll(db, feed.id, T0 + timedelta(minutes=5))
     assert opened == []
 
@@ -232,7 +234,7 @@ async def test_unreadable_folder_marks_feed_failing(db, posts, monkeypatch):
                 raise PermissionError(13, "Permission denied", str(path))
             return real(path)
 
-        monkeypatch.setattr(feeds_mod.os, "scandir", denied)
+        monkeypatch.setattr(folder_mod.os, "scandir", denied)
         r = await poll(db, feed.id)
     assert r.error is not None and r.error.reason == "unreadable"
     assert (await get_feed(db, feed.id)).status == "failing"
@@ -249,11 +251,11 @@ async def test_unreadable_subfolder_is_reported_and_its_files_not_forgotten(db, 
             raise PermissionError(13, "Permission denied", str(path))
         return real(path)
 
-    monkeypatch.setattr(feeds_mod.os, "scandir", denied)
+    monkeypatch.setattr(folder_mod.os, "scandir", denied)
     r = await poll(db, feed.id, T0 + timedelta(minutes=5))
     assert r.error is None and r.files_deleted == 0
     assert (str(blocked), "unreadable folder") in r.rejected
-    monkeypatch.setattr(feeds_mod.os, "scandir", real)
+    monkeypatch.setattr(folder_mod.os, "scandir", real)
     r = await poll(db, feed.id, T0 + timedelta(minutes=10))
     assert r.files_read == 0  # still indexed: nothing re-read once the folder is readable again
 
@@ -284,7 +286,7 @@ async def test_internal_error_in_one_feed_is_a_value(db, posts, monkeypatch):
     def boom(*a, **k):
         raise ZeroDivisionError("bug")
 
-    monkeypatch.setattr(feeds_mod, "scan_folder", boom)
+    monkeypatch.setattr(folder_mod, "scan_folder", boom)
     r = await poll(db, feed.id)
     assert r.error.reason == "internal" and (await get_feed(db, feed.id)).failures == 1
 
@@ -463,7 +465,7 @@ async def test_collect_stats(db, posts, tmp_path):
     assert (s.articles, s.chats_active, s.chats_inactive, s.subscriptions) == (3, 1, 1, 1)
     assert (s.outbox_pending, s.sends_failed, s.feeds, s.feeds_failing, s.watches) == (1, 1, 1, 0, 0)
     assert s.last_poll_at is None and s.last_dispatch_at == T0 + timedelta(seconds=60)
-    assert s.db_bytes >= os.path.getsize(db.path) > 0
+    assert s.db_bytes >= os.stat(db.path).st_size > 0
     assert "token" not in repr(s).lower()
 
 

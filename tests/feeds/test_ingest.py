@@ -44,7 +44,7 @@ async def test_synth_with_defects_every_kind_stored_or_rejected(db, synth_odd, m
     kinds = Counter(kind for _, kind, _ in manifest)
     assert len(kinds) >= 12  # every defect kind is present in this corpus
     rejected = {Path(src).relative_to(synth_odd).as_posix(): reason for src, reason in report.rejected}
-    for rel, reason in rejected.items():
+    for reason in rejected.values():
         assert reason  # rejected with a reason
     by_uid = {}
     for s in await latest(db, limit=10_000):
@@ -136,6 +136,6 @@ async def test_one_bad_file_never_stops_the_batch(db, tmp_path):
     (feed / "e.md").write_text("---\ntitle: '好的文章二'\n---\n<p>正文二。</p>", encoding="utf-8")
     report = await ingest_paths(db, [feed])
     assert report.new == 2
-    reasons = dict((Path(s).name, r) for s, r in report.rejected)
+    reasons = {Path(s).name: r for s, r in report.rejected}
     assert set(reasons) == {"b.md", "c.md", "d.md"}
     assert "binary" in reasons["b.md"] and "empty" in reasons["c.md"] and "unreadable" in reasons["d.md"]

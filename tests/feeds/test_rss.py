@@ -1,4 +1,4 @@
-"""RSS/Atom feeds (bot/feeds/poller.py) against a real local aiohttp server: conditional GET, errors, limits,
+"""RSS/Atom feeds (bot/feeds/{fetch,poller}.py, bot/core/feed_items.py) against a real local aiohttp server: conditional GET, errors, limits,
 redirects, and item identity (reordered, rewritten, undated items). Fixture feeds: tests/fixtures/feeds/."""
 from __future__ import annotations
 
@@ -10,22 +10,17 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.feeds.poller import (
-    AddResult,
-    FeedError,
-    add_feed,
-    entry_source,
-    entry_to_article,
-    get_feed,
-    poll_due_feeds,
-    poll_feed,
-)
+from bot.core.feed_items import entry_source, entry_to_article
+from bot.feeds.egress import EgressPolicy
+from bot.feeds.manage import AddResult, FeedError, add_feed, get_feed
+from bot.feeds.poller import poll_due_feeds, poll_feed
 from storage.db import open_db
 from tests.support.paths import FIXTURES as FIXTURES_ROOT
 
 FIXTURES = FIXTURES_ROOT / "feeds"
 T0 = datetime(2024, 5, 20, 12, 0, tzinfo=timezone.utc)
 ETAG = '"v1-abc"'
+LOCAL = EgressPolicy.allowing("127.0.0.1/32")  # the fixture server is on loopback: allowed explicitly
 LAST_MODIFIED = "Mon, 20 May 2024 11:00:00 GMT"
 
 
@@ -112,13 +107,13 @@ async def db(tmp_path):
 
 
 async def add_url(db, url: str, category: tuple[str, ...] = ()):
-    got = await add_feed(db, url, category, validate=False, now=T0)
+    got = await add_feed(db, url, category, validate=False, now=T0, egress=LOCAL)
     assert isinstance(got, AddResult), got
     return got.feed
 
 
 async def poll(db, feed_id: int, now: datetime = T0, **kw):
-    return await poll_feed(db, await get_feed(db, feed_id), now=now, interval=300, **kw)
+    return await poll_feed(db, await get_feed(db, feed_id), now=now, interval=300, egress=LOCAL, **kw)
 
 
 async def stored(db, feed_id: int) -> dict[str, dict]:
@@ -309,7 +304,7 @@ async def test_same_story_in_two_feeds_shares_a_story_key(db, server):
 
 # ---------------------------------------------------------------- add_feed for URLs
 async def test_add_feed_validates_url_and_reports_what_it_found(db, server):
-    got = await add_feed(db, server.url("/rss"), now=T0)
+    got = await add_feed(db, server.url("/rss"), now=T0, egress=LOCAL)
     assert isinstance(got, AddResult) and got.created
     assert got.items == 3 and got.newest_title == "Solar farm opens & powers 20,000 homes"
     assert got.feed.name == "Fixture Tech News" and got.feed.kind == "rss"
@@ -321,13 +316,13 @@ async def test_add_feed_validates_url_and_reports_what_it_found(db, server):
 @pytest.mark.parametrize("path, reason", [("/page", "not_a_feed"), ("/status/404", "http_status"),
                                           ("/malformed", "not_a_feed")])
 async def test_add_feed_refuses_urls_that_are_not_feeds(db, server, path, reason):
-    got = await add_feed(db, server.url(path), now=T0)
+    got = await add_feed(db, server.url(path), now=T0, egress=LOCAL)
     assert isinstance(got, FeedError) and got.reason == reason
     assert (await db.fetchone("SELECT COUNT(*) FROM feeds"))[0] == 0
 
 
 async def test_add_feed_timeout(db, server):
-    got = await add_feed(db, server.url("/slow"), http_timeout=0.3, now=T0)
+    got = await add_feed(db, server.url("/slow"), http_timeout=0.3, now=T0, egress=LOCAL)
     assert isinstance(got, FeedError) and got.reason == "timeout"
 
 
@@ -335,7 +330,7 @@ async def test_rss_failures_back_off_and_notify_once(db, server):
     feed = await add_url(db, server.url("/status/503"))
     now, kinds = T0, []
     for _ in range(7):
-        done = await poll_due_feeds(db, now=now, interval=60)
+        done = await poll_due_feeds(db, now=now, interval=60, egress=LOCAL)
         kinds += [n.kind for n in done.notices]
         now = (await get_feed(db, feed.id)).next_poll_at
     assert kinds == ["failing"]

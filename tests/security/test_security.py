@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from bot.core.model import Article
 from bot.feeds.ingest import ingest_paths, store_batch
-from bot.feeds.poller import add_feed, classify_location, list_feeds
+from bot.feeds.manage import add_feed, classify_location, list_feeds
 from sandbox import Chat
 from sandbox.entities import parse_html
 from storage.chats import get_chat, list_subscriptions

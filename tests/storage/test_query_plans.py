@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.feeds.poller import (
+from bot.feeds.manage import (
     AddResult,
     add_feed,
     get_feed,
     list_feeds,
-    poll_feed,
     remove_feed,
 )
+from bot.feeds.poller import poll_feed
 from storage import outbox
 from storage.chats import migrate_chat, register_chat, set_active, subscribe
 from storage.db import open_db, schema_version

@@ -167,6 +167,11 @@ MESSAGES = {
     "feed_err_not_a_feed": "That is not an RSS or Atom feed: {detail}",
     "feed_err_no_such_feed": "No such feed: {detail}",
     "feed_err_internal": "Internal error; see the log.",
+    "feed_err_blocked_address": "Refused: {detail}. Feeds may only reach public internet addresses "
+                                "(the operator can allow a network with NEWSBOT_FEEDS_ALLOW).",
+    "feed_err_credentials": "Refused: a feed URL may not contain a user name or password.",
+    "feed_err_folder_not_allowed": "Refused: folders can be added from a chat only below NEWSBOT_FOLDER_ROOTS "
+                                   "(or with the newsbot feeds add command): {detail}",
     "feed_found": "found {items} items, newest: {newest}",
     "feed_exists": "That feed already exists (#{id}).",
     "feed_line": "#{id} [{status}] {name} — {kind}\n   {location}\n   {articles} articles · {failures} failures in a row{error}",
