@@ -11,6 +11,7 @@ import os
 import signal
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
@@ -25,6 +26,7 @@ from bot.delivery.replies import PacedRequests
 from handlers import registry
 from handlers.common import Services, UserRateLimit
 from storage.db import Database, connect
+from storage.lock import RunnerLock
 from storage.watches import match_new_articles as match_watches
 
 log = logging.getLogger("newsbot.app")
@@ -51,6 +53,7 @@ class BotRuntime:
         self.limiter = limiter or SendLimiter()
         self.app: Application | None = None
         self._services: Services | None = None
+        self._lock: RunnerLock | None = None
 
     @property
     def services(self) -> Services:
@@ -79,7 +82,12 @@ class BotRuntime:
         registry.register(app)
         return app
 
-    async def start(self, *, poll_interval: float = 0.0, polling_timeout: int = 30) -> None:
+    async def start(self, *, poll_interval: float = 0.0, polling_timeout: int = 30, lock_wait: float = 30.0) -> None:
+        """Take the database's runner lock (one bot per database), connect, start the jobs, poll."""
+        db_path = self.settings.db_path if self.db is None else Path(self.db.path)
+        if str(db_path) != ":memory:":
+            self._lock = RunnerLock(db_path)
+            await self._lock.acquire(lock_wait)
         if self.db is None:
             self.db = await connect(self.settings.db_path)
         app = self.app = self.build()
@@ -125,15 +133,18 @@ class BotRuntime:
         if self._own_db and self.db is not None:
             await self.db.close()
             self.db = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
-    async def run_until_signal(self) -> None:
+    async def run_until_signal(self, *, lock_wait: float = 30.0) -> None:
         """`newsbot run`: serve until SIGINT or SIGTERM, then shut down gracefully."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await self.start()
+            await self.start(lock_wait=lock_wait)
             await stop.wait()
         finally:
             await self.stop()  # also after a failed start: the database thread must not keep us alive

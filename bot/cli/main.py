@@ -31,6 +31,7 @@ from bot.feeds.ingest import ingest_paths, iter_post_files, load_post
 from sandbox.server import Sandbox
 from storage.articles import get_article, latest, save_summary, stale_summaries
 from storage.db import SchemaTooNew, open_db
+from storage.lock import DatabaseBusy
 from storage.search import SearchPage, search
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -143,7 +144,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     print(f"newsbot: running against {settings.api_url} (Ctrl-C to stop)", file=sys.stderr)
     try:
-        await BotRuntime(settings).run_until_signal()
+        await BotRuntime(settings).run_until_signal(lock_wait=getattr(args, "wait", 30.0))
     except InvalidToken as exc:
         raise CliError("usage", "TELEGRAM_BOT_TOKEN: rejected by the Bot API (Unauthorized)") from exc
     except NetworkError as exc:
@@ -231,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("run", help="run the bot (long polling) until SIGINT/SIGTERM")
+    p.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
+                   help="how long to wait for another bot on the same database to stop (default 30)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sandbox", help="run the local Bot API sandbox standalone")
@@ -266,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
         redact = RedactTokens(os.environ.get("TELEGRAM_BOT_TOKEN", "")).redact
-        if isinstance(exc, (SchemaTooNew, OSError, sqlite3.DatabaseError)):
+        if isinstance(exc, (SchemaTooNew, DatabaseBusy, OSError, sqlite3.DatabaseError)):
             print(f"newsbot: {redact(str(exc))}", file=sys.stderr)
             return 1
         # A bug: the traceback is for the report, with anything shaped like a token removed.
