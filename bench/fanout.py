@@ -53,7 +53,8 @@ async def run_once(chats: int, limits: bool, workdir: Path) -> dict:
     from tests.support.posts import write_post
 
     port = _free_port()
-    sandbox = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)] + (["--limits"] if limits else []),
+    sandbox = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)]  # noqa: ASYNC220 -- starts at once
+                               + (["--limits"] if limits else []),
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

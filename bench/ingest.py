@@ -102,7 +102,7 @@ def stages(folder: Path, db_dir: Path, sample: int = STAGE_SAMPLE) -> dict:
             pass
     summaries = [default_summariser(a) for a in articles]
     terms = [index_terms(a.title, a.text) for a in articles]
-    items = [(a, s, v, t) for a, (s, v), t in zip(articles, summaries, terms)]
+    items = [(a, s, v, t) for a, (s, v), t in zip(articles, summaries, terms, strict=True)]
 
     def base(data: bytes) -> None:
         try:

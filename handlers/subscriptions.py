@@ -8,8 +8,8 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.core.categories import Node, build_tree, by_token, resolve
-from bot.core.render import tg_cut
 from bot.core.i18n import Markup, escape, t
+from bot.core.render import tg_cut
 from handlers.common import (
     MAX_ARGUMENT_CHARS,
     argument,
