@@ -58,12 +58,12 @@ class EgressPolicy:
         embedded = embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else None
         if any(a in net for net in self.allow for a in (address, embedded) if a is not None and a.version == net.version):
             return None
-        why = _why_not_public(address)
-        if why is None and embedded is not None:
-            inner = _why_not_public(embedded)
-            why = f"{inner} (embedded in {address})" if inner else None
-        return FeedError("blocked_address", f"{embedded or address} is {why}") if why else None
-
+        if embedded is not None and address not in _IPV4_COMPATIBLE:  # judged by the IPv4 address it reaches
+            why = _why_not_public(embedded)
+            shown = f"{embedded} (in {address})"
+        else:
+            why, shown = _why_not_public(address), str(address)
+        return FeedError("blocked_address", f"{shown} is {why}") if why else None
 
 STRICT = EgressPolicy()
 

@@ -19,6 +19,7 @@ from bot.core.model import Article
 from bot.core.parse import parse_post
 from bot.feeds.ingest import (
     BATCH_SIZE,
+    OUTSIDE,
     POST_SUFFIXES,
     IngestReport,
     Summariser,
@@ -31,8 +32,6 @@ from bot.feeds.ingest import (
 from storage import feeds as store
 from storage.db import Database
 from storage.feeds import FeedInfo
-
-OUTSIDE = "symbolic link to outside the feed folder"
 
 
 @dataclass

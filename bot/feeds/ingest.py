@@ -84,6 +84,7 @@ def load_post(path: Path, root: Path | None = None, tz: ZoneInfo = ZoneInfo("Asi
     )
 
 
+OUTSIDE = "symbolic link to outside the feed folder"
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -126,7 +127,7 @@ def read_post_bytes(path: Path, real_root: str | None = None) -> bytes:
 def _inside_or_refuse(link: str, real_root: str) -> str:
     real = os.path.realpath(link)
     if not inside(real, real_root):
-        raise RejectedPost("outside_folder", "symbolic link to a file outside the feed folder")
+        raise RejectedPost("outside_folder", OUTSIDE)
     return real
 
 

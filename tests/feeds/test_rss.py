@@ -386,3 +386,100 @@ def test_plain_text_titles_keep_angle_brackets():
     <guid>m1</guid><description>Maths.</description></item></channel></rss>"""
     art = entry_to_article(feedparser.parse(doc).entries[0], feed_id=1, now=T0)
     assert art.title == "Why 3 < 5 and 7 > 2 matter"
+
+
+# ---------------------------------------------------------------- caps: items per fetch, new per poll and per day
+WORDS = ("harbour", "orchard", "glacier", "meadow", "canyon", "lantern", "violin", "compass", "thunder", "pepper")
+
+
+def many_items(n: int, series: str = "s", oldest_first: bool = False) -> bytes:
+    """An RSS document of n distinct items, item i dated i minutes before T0 (newest first unless oldest_first)."""
+    from email.utils import format_datetime
+
+    def item(i: int) -> str:
+        words = " ".join(WORDS[int(d)] for d in f"{i:04d}")
+        return (f"<item><title>{series} {words}</title><guid>{series}-{i}</guid>"
+                f"<pubDate>{format_datetime(T0 - timedelta(minutes=i))}</pubDate>"
+                f"<description>The {words} report, part {series}, has its own paragraph of text.</description></item>")
+
+    order = range(n - 1, -1, -1) if oldest_first else range(n)
+    return ('<?xml version="1.0"?><rss version="2.0"><channel><title>Many</title>'
+            + "".join(item(i) for i in order) + "</channel></rss>").encode()
+
+
+async def test_only_the_newest_items_of_a_huge_document_are_looked_at(db, server):
+    from bot.feeds.poller import Limits
+
+    server.docs["many"] = many_items(50, oldest_first=True)
+    feed = await add_url(db, server.url("/many"))
+    r = await poll(db, feed.id, limits=Limits(items_per_fetch=10))
+    assert (r.error, r.items, r.over_cap, r.new, r.deferred) == (None, 50, 40, 10, 0)
+    newest = {f"s-{i}" for i in range(10)}
+    assert {a["source"].rsplit("/", 1)[-1] for a in (await stored(db, feed.id)).values()} == newest
+
+
+async def test_new_articles_per_poll_are_capped_and_the_rest_wait_their_turn(db, server):
+    from bot.feeds.poller import Limits
+
+    server.conditional = False
+    server.docs["many"] = many_items(30)
+    feed = await add_url(db, server.url("/many"))
+    limits = Limits(items_per_fetch=100, new_per_poll=12, new_per_day=1000)
+    got = []
+    for k in range(4):
+        r = await poll(db, feed.id, T0 + timedelta(minutes=5 * k), limits=limits)
+        got.append((r.new, r.deferred, r.known))
+    assert got == [(12, 18, 0), (12, 6, 12), (6, 0, 24), (0, 0, 30)]
+    first = sorted(int(a["source"].rsplit("-", 1)[1]) for a in (await stored(db, feed.id)).values())
+    assert first == list(range(30))
+
+
+async def test_a_publisher_rotating_guids_hits_the_daily_cap(db, server):
+    from bot.feeds.poller import Limits
+
+    server.conditional = False
+    feed = await add_url(db, server.url("/rotating"))
+    limits = Limits(items_per_fetch=100, new_per_poll=15, new_per_day=40)
+    news = []
+    for k in range(5):
+        server.docs["rotating"] = many_items(20, series=f"r{k}")  # every poll: 20 "new" items
+        r = await poll(db, feed.id, T0 + timedelta(minutes=5 * k), limits=limits)
+        news.append((r.new, r.deferred))
+    assert news == [(15, 5), (15, 5), (10, 10), (0, 20), (0, 20)]
+    server.docs["rotating"] = many_items(20, series="tomorrow")
+    r = await poll(db, feed.id, T0 + timedelta(hours=25), limits=limits)
+    assert r.new == 15  # a day later the budget is back
+    assert (await db.fetchone("SELECT COUNT(*) FROM articles WHERE feed_id = ?", (feed.id,)))[0] == 55
+
+
+async def test_a_known_item_costs_nothing_on_each_poll(db, server, monkeypatch):
+    """Identity and fingerprint are checked before the clean: a repeated item is never built or summarised."""
+    from bot.feeds import poller as poller_mod
+
+    built: list[str] = []
+    real = poller_mod.entry_to_article
+    monkeypatch.setattr(poller_mod, "entry_to_article", lambda e, **kw: built.append(e.get("id")) or real(e, **kw))
+    summarised: list[str] = []
+
+    def counting(article):
+        summarised.append(article.title)
+        return [article.title], 1
+
+    server.conditional = False
+    feed = await add_url(db, server.url("/rss"))
+    first = await poll(db, feed.id, summariser=counting)
+    assert (first.new, len(built), len(summarised)) == (3, 3, 3)
+    for k in range(1, 4):
+        again = await poll(db, feed.id, T0 + timedelta(minutes=5 * k), summariser=counting)
+        assert (again.new, again.known, again.updated) == (0, 3, 0)
+    assert (len(built), len(summarised)) == (3, 3)
+    server.docs["rss"] = (FIXTURES / "rss2_rewritten.xml").read_bytes()  # one item rewritten: only it is built
+    r = await poll(db, feed.id, T0 + timedelta(hours=1), summariser=counting)
+    assert (r.updated, r.known, len(built), len(summarised)) == (1, 2, 4, 4)
+
+
+async def test_a_ten_thousand_item_feed_stores_a_bounded_batch(db, server):
+    server.docs["flood"] = many_items(10_000, series="flood")
+    feed = await add_url(db, server.url("/flood"))
+    r = await poll(db, feed.id, max_bytes=20 * 1024 * 1024)
+    assert (r.error, r.items, r.over_cap, r.new, r.deferred) == (None, 10_000, 9_800, 100, 100)
