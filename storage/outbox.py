@@ -143,9 +143,14 @@ class PlannedMessage:
     photo_url: str | None = None
 
 
+class PlanConflict(RuntimeError):
+    """Items were planned by someone else between reading them and planning them; nothing was written."""
+
+
 async def plan_sends(db: Database, chat_id: int, messages: list[PlannedMessage], now: datetime,
                      dropped: tuple[int, ...] = (), digest_at: datetime | None = None) -> list[int]:
-    """Record planned messages and move their items from pending to planned, atomically."""
+    """Record planned messages and move their items from pending to planned, atomically; PlanConflict (and
+    nothing written) when any item is no longer pending."""
     ts = int(now.timestamp())
     ids: list[int] = []
     async with db.transaction() as conn:
@@ -158,8 +163,11 @@ async def plan_sends(db: Database, chat_id: int, messages: list[PlannedMessage],
             )
             send_id = inserted_id(cur.lastrowid)
             ids.append(send_id)
-            await conn.executemany("UPDATE outbox SET state = 'planned', send_id = ? WHERE id = ? AND state = 'pending'",
-                                   [(send_id, oid) for oid in m.outbox_ids])
+            cur = await conn.executemany(
+                "UPDATE outbox SET state = 'planned', send_id = ? WHERE id = ? AND state = 'pending'",
+                [(send_id, oid) for oid in m.outbox_ids])
+            if cur.rowcount != len(m.outbox_ids):  # another planner took some of these items first
+                raise PlanConflict(f"chat {chat_id}: {len(m.outbox_ids) - cur.rowcount} items already planned")
         if dropped:
             await conn.executemany("UPDATE outbox SET state = 'dropped' WHERE id = ?", [(d,) for d in dropped])
         if digest_at is not None:
@@ -221,8 +229,16 @@ async def due_sends(db: Database, chat_id: int, now: datetime) -> list[Send]:
                  r["attempts"], r["item_ids"]) for r in rows]
 
 
-async def mark_in_flight(db: Database, send_id: int) -> None:
-    await db.write("UPDATE sends SET state = 'in_flight' WHERE id = ?", (send_id,))
+async def claim_send(db: Database, send_id: int) -> bool:
+    """Take a planned message for sending, atomically: False when it is no longer planned (sent, failed,
+    dropped, or taken by another sender), so two senders never both send it."""
+    return await db.write("UPDATE sends SET state = 'in_flight' WHERE id = ? AND state = 'planned'", (send_id,)) == 1
+
+
+async def recover_in_flight(db: Database) -> int:
+    """At start-up, under the runner lock: messages a crashed process had on the wire are planned again
+    (they may have arrived: this is the at-most-once-more of a crash). Returns how many."""
+    return await db.write("UPDATE sends SET state = 'planned' WHERE state = 'in_flight'")
 
 
 async def mark_sent(db: Database, send_id: int, message_id: int, now: datetime) -> None:

@@ -82,7 +82,7 @@ class BotRuntime:
         registry.register(app)
         return app
 
-    async def start(self, *, poll_interval: float = 0.0, polling_timeout: int = 30, lock_wait: float = 30.0) -> None:
+    async def start(self, *, poll_interval: float = 0.0, polling_timeout: int = 30, lock_wait: float = 0.0) -> None:
         """Take the database's runner lock (one bot per database), connect, start the jobs, poll."""
         db_path = self.settings.db_path if self.db is None else Path(self.db.path)
         if str(db_path) != ":memory:":
@@ -137,7 +137,7 @@ class BotRuntime:
             self._lock.release()
             self._lock = None
 
-    async def run_until_signal(self, *, lock_wait: float = 30.0) -> None:
+    async def run_until_signal(self, *, lock_wait: float = 0.0) -> None:
         """`newsbot run`: serve until SIGINT or SIGTERM, then shut down gracefully."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

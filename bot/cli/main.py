@@ -144,7 +144,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     print(f"newsbot: running against {settings.api_url} (Ctrl-C to stop)", file=sys.stderr)
     try:
-        await BotRuntime(settings).run_until_signal(lock_wait=getattr(args, "wait", 30.0))
+        await BotRuntime(settings).run_until_signal(lock_wait=getattr(args, "wait", 0.0))
     except InvalidToken as exc:
         raise CliError("usage", "TELEGRAM_BOT_TOKEN: rejected by the Bot API (Unauthorized)") from exc
     except NetworkError as exc:
@@ -232,8 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("run", help="run the bot (long polling) until SIGINT/SIGTERM")
-    p.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
-                   help="how long to wait for another bot on the same database to stop (default 30)")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another bot on the same database to stop (default: exit at once)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sandbox", help="run the local Bot API sandbox standalone")

@@ -185,7 +185,11 @@ class DeliveryEngine:
                                  sentences=chat.summary_length, photos=self.photos)
         planned = [outbox.PlannedMessage(m.thread_id, m.body, m.outbox_ids, m.article_ids, m.photo_url)
                    for m in messages]
-        await outbox.plan_sends(self.db, chat_id, planned, now, digest_at=digest_at)
+        try:
+            await outbox.plan_sends(self.db, chat_id, planned, now, digest_at=digest_at)
+        except outbox.PlanConflict as exc:
+            log.warning("event=plan_conflict %s", exc)
+            return 0
         return len(planned)
 
     async def _watch_queries(self, chat_id: int, items) -> dict[str, str]:
@@ -200,6 +204,9 @@ class DeliveryEngine:
 
     async def start(self) -> None:
         if self._sender is None:
+            recovered = await outbox.recover_in_flight(self.db)
+            if recovered:
+                log.info("event=recovered_in_flight sends=%d", recovered)
             self._sender = asyncio.create_task(self._sender_loop(), name="newsbot-sender")
 
     async def close(self, timeout: float = 15.0) -> None:
@@ -268,13 +275,14 @@ class DeliveryEngine:
                 lost_threads.add(send.thread_id)
 
     async def _send_one(self, send: outbox.Send) -> str:
-        """Send one planned message; returns 'sent', 'retry', 'failed', 'stop_thread' or 'stop_chat'."""
+        """Send one planned message; returns 'sent', 'skipped', 'retry', 'failed', 'stop_thread' or 'stop_chat'."""
         ENGINE_PACED.set(True)  # this task paces its own sends: the bot's rate limiter lets them through
         chat_id = send.chat_id
         tries = 0
         body, as_html = send.body, True
+        if not await outbox.claim_send(self.db, send.id):
+            return "skipped"  # no longer planned: another turn or process has it; nothing to do here
         while True:
-            await outbox.mark_in_flight(self.db, send.id)
             # The slot comes last, right before the request: a 429 that arrives while we wrote to the
             # database still holds this send back.
             await self.limiter.acquire(chat_id, send.chat_type)

@@ -22,7 +22,7 @@ async def test_a_second_bot_on_the_same_database_is_refused_with_one_line(tmp_pa
             assert await wait_until(lambda: (tmp_path / "bot.sqlite3.lock").exists(), 30)
             await asyncio.sleep(1.0)  # the first bot is up and holds the lock
             second = await asyncio.to_thread(
-                subprocess.run, [sys.executable, "-m", "bot", "run", "--wait", "1"], cwd=ROOT, env=env,
+                subprocess.run, [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
                 stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
             assert second.returncode == 1
             assert second.stderr.strip().splitlines()[-1:] == [
@@ -43,7 +43,7 @@ async def test_overlapping_starts_deliver_every_story_exactly_once(tmp_path):
         async with open_db(db_path) as db:
             expected = set((await ingest_paths(db, [feed])).new_ids)
         env = bot_env(sb, db_path)
-        # Two bots started together; the one that waits takes over when the first goes away (a deploy).
+        # Two bots started together: one runs, the other exits at once.
         bots = [start_bot(env, tmp_path / f"bot{i}.log") for i in range(2)]
         try:
             ok = await wait_until(lambda: all(set(c) >= expected for c in delivered(sb, chat_ids)[0].values()), 90)
