@@ -285,7 +285,7 @@ class DeliveryEngine:
         while True:
             # The slot comes last, right before the request: a 429 that arrives while we wrote to the
             # database still holds this send back.
-            await self.limiter.acquire(chat_id, send.chat_type)
+            await self.limiter.acquire(chat_id, send.chat_type, bulk=True)
             timeout = self.send_timeout * (1 + send.attempts)
             try:
                 message_id = await self._call(chat_id, send, body, as_html, timeout)

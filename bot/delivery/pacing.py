@@ -50,6 +50,7 @@ class SendLimiter:
         self.chats: OrderedDict[int, Gcra] = OrderedDict()
         self.max_chats = max_chats
         self.held_until = 0.0
+        self.interactive_waiting = 0  # replies waiting for the bot's slot: bulk sends hold back meanwhile
 
     def _chat(self, chat_id: int, chat_type: str) -> Gcra:
         g = self.chats.get(chat_id)
@@ -62,23 +63,33 @@ class SendLimiter:
             self.chats.move_to_end(chat_id)
         return g
 
-    async def acquire(self, chat_id: int, chat_type: str) -> None:
-        """Wait for this chat's turn, then for the bot's (so one slow chat never blocks the others' slots)."""
+    async def acquire(self, chat_id: int, chat_type: str, *, bulk: bool = False) -> None:
+        """Wait for this chat's turn, then for the bot's (so one slow chat never blocks the others' slots).
+        `bulk` sends (digest pushes) give way to interactive ones (replies) waiting for the bot's slot."""
         delay = self._chat(chat_id, chat_type).reserve(self.clock())
         if delay > 0:
             await self.sleep(delay)
-        await self.acquire_overall()
+        await self.acquire_overall(bulk=bulk)
 
-    async def acquire_overall(self) -> None:
+    async def acquire_overall(self, *, bulk: bool = False) -> None:
         """Wait for the bot's next slot, never inside a 429's retry_after window."""
-        while True:
-            delay = self.overall.reserve(self.clock())
-            if delay > 0:
-                await self.sleep(delay)
-            # A slot booked before a 429 arrived must not be used inside the retry_after window.
-            if self.clock() >= self.held_until:
-                return
-            await self.sleep(self.held_until - self.clock())
+        if not bulk:
+            self.interactive_waiting += 1
+        try:
+            while True:
+                if bulk and self.interactive_waiting:
+                    await self.sleep(self.overall.interval)  # a reply is waiting: it goes first
+                    continue
+                delay = self.overall.reserve(self.clock())
+                if delay > 0:
+                    await self.sleep(delay)
+                # A slot booked before a 429 arrived must not be used inside the retry_after window.
+                if self.clock() >= self.held_until:
+                    return
+                await self.sleep(self.held_until - self.clock())
+        finally:
+            if not bulk:
+                self.interactive_waiting -= 1
 
     def hold(self, seconds: float) -> None:
         """A 429 came back: nothing goes out until `seconds` have passed."""

@@ -24,6 +24,7 @@ import pytest
 from aiohttp import web
 
 from bot.core.summarise import default_summariser
+from bot.delivery.pacing import SendLimiter
 from bot.feeds.egress import EgressPolicy
 from bot.feeds.ingest import ingest_paths
 from bot.feeds.manage import add_feed, get_feed
@@ -79,8 +80,8 @@ class SendProbe:
         self.told: list[float] = []                   # monotonic times a 429 reached the bot
         acquire = self.limiter.acquire
 
-        async def recording_acquire(chat_id: int, chat_type: str) -> None:
-            await acquire(chat_id, chat_type)
+        async def recording_acquire(chat_id: int, chat_type: str, *, bulk: bool = False) -> None:
+            await acquire(chat_id, chat_type, bulk=bulk)
             self.cleared.append((time.monotonic(), int(chat_id)))
 
         self.limiter.acquire = recording_acquire
@@ -130,7 +131,7 @@ async def new_stories(h: BotHarness, folder: Path, label: str, n: int) -> set[in
 async def test_fanout_survives_random_api_faults(tmp_path, seed):
     rng = random.Random(seed)
     clock = OffsetClock()
-    async with BotHarness.running(tmp_path, clock=clock) as h:
+    async with BotHarness.running(tmp_path, clock=clock, limiter=SendLimiter()) as h:  # Telegram's pacing
         h.runtime.delivery.send_timeout = 0.3
         probe = SendProbe(h.runtime.delivery)
         owner = h.sb.add_user("Owner", language_code="en")
