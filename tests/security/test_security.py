@@ -563,3 +563,36 @@ async def test_subprocess_bot_output_never_contains_the_token(tmp_path):
     assert not leaks(token, output), [line for line in output.splitlines() if leaks(token, line)][:5]
     assert refused.returncode != 0 and "rejected" in refused.stderr, refused.stderr[-2000:]
     assert not leaks(token, refused.stdout + refused.stderr), refused.stderr[-2000:]
+
+
+# ---------------------------------------------------------------- hostile world: feeds reaching outside
+async def test_a_post_linking_to_the_env_file_is_never_searchable(tmp_path):
+    """Hostile world #2: a folder-feed post that is a symbolic link to ../../.env is rejected, not ingested."""
+    app = tmp_path / "app"
+    posts = app / "blog" / "posts"
+    write_post(posts, "一篇正常的文章：海关发布数据")
+    (app / ".env").write_text("TELEGRAM_BOT_TOKEN=123456:zebrasecretvalue\nNEWSBOT_ADMIN_IDS=1\n", encoding="utf-8")
+    (posts / "leak.md").symlink_to("../../.env")
+    (posts / "leak-dir").symlink_to(app, target_is_directory=True)
+    async with BotHarness.running(tmp_path, admins=(4242,)) as h:
+        await add_feed(h.db, str(posts), validate=False)
+        admin = h.sb.add_user("Root", user_id=4242, language_code="en")
+        chat = h.sb.private_chat(admin)
+        (msg,) = await h.say(chat, admin, "/fetchnow")
+        assert "1 new" in msg["text"] and "2 rejected" in msg["text"], msg["text"]
+        (msg,) = await h.say(chat, admin, "/search zebrasecretvalue")
+        assert "Nothing found" in msg["text"]
+        rows = await h.db.fetchall("SELECT body FROM articles WHERE body LIKE '%zebrasecret%' OR title LIKE '%TOKEN%'")
+        assert rows == []
+
+
+async def test_addfeed_never_reaches_the_cloud_metadata_service(tmp_path):
+    """Hostile world #3: internal addresses in any spelling are refused before any connection."""
+    async with BotHarness.running(tmp_path, admins=(4242,)) as h:
+        admin = h.sb.add_user("Root", user_id=4242, language_code="en")
+        chat = h.sb.private_chat(admin)
+        for url in ("http://2852039166/latest/meta-data/", "http://0x7f.1/", "http://017700000001/",
+                    "http://[::1]:6379/", "http://0.0.0.0:8080/", "http://user:pw@10.0.0.1/"):
+            (msg,) = await h.say(chat, admin, f"/addfeed {url}")
+            assert "Refused" in msg["text"], (url, msg["text"])
+        assert await list_feeds(h.db) == []
