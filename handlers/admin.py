@@ -45,6 +45,9 @@ def admin_only(handler):
                         handler.__name__)
             await reply(update, t(chat.lang, "admin_only"))
             return
+        if chat.type != "private":  # feed lists, errors and stats are for the admin's eyes only
+            await reply(update, t(chat.lang, "admin_private_only"))
+            return
         await handler(update, context, chat.lang)
 
     return guarded

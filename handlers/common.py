@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -132,41 +132,59 @@ def argument(context: ContextTypes.DEFAULT_TYPE) -> str:
 
 
 class UserRateLimit:
-    """At most `burst` commands per user in `window` seconds; the rest get one polite reply, then silence.
+    """At most `burst` commands per sender in `window` seconds; the rest get one polite reply, then silence.
 
-    Kept in memory: it protects other chats from one noisy user, it is not a security boundary.
+    Kept in memory and bounded (the least recently seen senders are forgotten past `max_senders`): it
+    protects other chats from one noisy sender, it is not a security boundary.
     """
 
-    def __init__(self, burst: int = 20, window: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.burst, self.window, self.clock = burst, window, clock
-        self.hits: dict[int, deque[float]] = {}
-        self.warned: dict[int, float] = {}
+    def __init__(self, burst: int = 20, window: float = 10.0, clock: Callable[[], float] = time.monotonic,
+                 max_senders: int = 50_000) -> None:
+        self.burst, self.window, self.clock, self.max_senders = burst, window, clock, max_senders
+        self.senders: OrderedDict[int, tuple[deque[float], list[float]]] = OrderedDict()  # hits, [warned at]
 
-    def allow(self, user_id: int) -> tuple[bool, bool]:
+    def allow(self, sender: int) -> tuple[bool, bool]:
         """(allowed, should_warn)."""
         now = self.clock()
-        q = self.hits.setdefault(user_id, deque())
-        while q and now - q[0] > self.window:
-            q.popleft()
-        if len(q) < self.burst:
-            q.append(now)
+        entry = self.senders.get(sender)
+        if entry is None:
+            entry = self.senders[sender] = (deque(), [-1e9])
+            if len(self.senders) > self.max_senders:
+                self.senders.popitem(last=False)
+        else:
+            self.senders.move_to_end(sender)
+        hits, warned = entry
+        while hits and now - hits[0] > self.window:
+            hits.popleft()
+        if len(hits) < self.burst:
+            hits.append(now)
             return True, False
-        warn = now - self.warned.get(user_id, -1e9) > self.window
+        warn = now - warned[0] > self.window
         if warn:
-            self.warned[user_id] = now
-        if len(self.hits) > 10_000:  # forget idle users
-            for uid in [u for u, d in self.hits.items() if not d or now - d[-1] > self.window]:
-                self.hits.pop(uid, None)
+            warned[0] = now
         return False, warn
+
+
+def sender_key(update: Update) -> int | None:
+    """Whom the per-sender limit counts: the user, or the chat a message is sent as. Anonymous group admins
+    all appear as one bot user (GroupAnonymousBot) and channel posts as another, so they are keyed by
+    their chat (negative ids, never a user's)."""
+    msg = update.effective_message
+    sender_chat = getattr(msg, "sender_chat", None) if msg is not None else None
+    if sender_chat is not None:
+        return int(sender_chat.id)
+    user = update.effective_user
+    return user.id if user is not None else None
 
 
 async def rate_limit_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Runs before every handler (group -1): drops a user's updates past the per-user rate."""
     user = update.effective_user
-    if user is None or user.id in services(context).settings.admin_ids:
+    key = sender_key(update)
+    if user is None or key is None or key in services(context).settings.admin_ids:
         return
     limiter = services(context).user_rate_limit
-    allowed, warn = limiter.allow(user.id)
+    allowed, warn = limiter.allow(key)
     if allowed:
         return
     if warn and update.effective_message is not None and update.callback_query is None:

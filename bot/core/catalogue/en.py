@@ -50,6 +50,7 @@ MESSAGES = {
     "already_stopped": "Pushes are already paused. Send /start to resume.",
     "group_admin_only": "Only this group's admins can change its subscriptions and settings.",
     "admin_only": "⛔ This command is for the bot's admins only.",
+    "admin_private_only": "⛔ Use admin commands in a private chat with the bot.",
     "rate_limited": "🐢 Too many commands at once; please wait a few seconds.",
     "error_generic": "😵 Something went wrong handling that command; it has been logged. Please try again later.",
     "unknown_command": "Unknown command. Send /help for the list.",

@@ -49,6 +49,7 @@ MESSAGES = {
     "already_stopped": "推送已经是暂停状态。发送 /start 恢复。",
     "group_admin_only": "只有本群管理员可以修改本群的订阅和设置。",
     "admin_only": "⛔ 此命令仅限机器人管理员使用。",
+    "admin_private_only": "⛔ 管理命令请在与机器人的私聊中使用。",
     "rate_limited": "🐢 操作太频繁了，请稍等几秒再试。",
     "error_generic": "😵 处理命令时出错了，已记录。请稍后再试。",
     "unknown_command": "未知命令。发送 /help 查看全部命令。",
