@@ -23,8 +23,12 @@ from dataclasses import dataclass
 from itertools import chain
 from operator import add
 
+from bot.core.bylines import strip_byline
 from bot.core.model import Article
 from bot.core.sentences import split_sentences
+from bot.core.summary_model import features as model_features
+from bot.core.summary_model import score as model_score
+from bot.core.summary_model import weights_for
 
 __all__ = [
     "DEFAULT_MAX_CHARS",
@@ -37,7 +41,7 @@ __all__ = [
     "summarise",
 ]
 
-SUMMARISER_VERSION = 1
+SUMMARISER_VERSION = 2
 
 # Beyond a few hundred sentences the graph costs quadratic time and the summary comes from the
 # first screens of the article anyway.
@@ -258,20 +262,63 @@ def _fixed(x: float) -> int:
     return int(x * 65536.0 + 0.5)
 
 
-def _analyse(
-    paragraphs: Sequence[str], title: str, language: str, priors: bool
-) -> tuple[list[ScoredSentence], list[set[str]]]:
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence as the model sees it (bench/train_summariser.py learns from these).
+
+    `eligible` False: never chosen (boilerplate, a byline alone, a fragment, a restatement of the
+    title, a lead-in ending with a colon). `terminated`: it ends with an end mark, so another sentence
+    can follow it in a summary without the two reading as one.
+    """
+
+    text: str
+    eligible: bool
+    terminated: bool
+    weak: bool
+    vector: tuple[float, ...]
+
+
+def _is_terminated(text: str) -> bool:
+    body = text.rstrip(_TRAILING_CLOSERS + " ")
+    return bool(body) and body[-1] in _TERMINAL
+
+
+def _is_real_sentence(text: str, n_features: int, terminated: bool, whole_paragraph: bool, language: str) -> bool:
+    """A sentence a summary may show: long enough to say something, and either ended by an end mark or
+    a whole paragraph long enough to be a sentence written without one (never a short line of a page
+    that breaks its sentences over several lines)."""
+    if n_features < (4 if language == "en" else 6) or text.rstrip()[-1] in "：:":
+        return False
+    if terminated:
+        return True
+    if not whole_paragraph:
+        return False
+    long_enough = n_features >= 12 if language == "en" else len(text) >= 30
+    return long_enough and any(m in text for m in _CLAUSE_MARKS.get(language, _CLAUSE_MARKS["zh"]))
+
+
+def candidates(paragraphs: Sequence[str], title: str = "", language: str = "zh") -> list[Candidate]:
+    """Every candidate sentence in article order (at most MAX_CANDIDATES), bylines stripped."""
+    return _candidates(paragraphs, title, language, weights_for(language).position_decay)[0]
+
+
+def _candidates(
+    paragraphs: Sequence[str], title: str, language: str, decay: float
+) -> tuple[list[Candidate], list[set[str]]]:
     texts: list[str] = []
     captions: set[int] = set()
+    whole: set[int] = set()
     for paragraph in paragraphs:
         first = len(texts)
         for sentence in split_sentences(paragraph):
-            sentence = _DATELINE.sub("", sentence, count=1).strip()
+            sentence = strip_byline(sentence)
             if not sentence:
                 continue
             if len(texts) > first and _is_photo_credit(sentence):
                 captions.add(len(texts) - 1)  # "…在家中书房办公。记者高勇 摄": the text is a caption
             texts.append(sentence)
+        if len(texts) == first + 1:
+            whole.add(first)
         if len(texts) >= MAX_CANDIDATES:
             break
     del texts[MAX_CANDIDATES:]
@@ -282,22 +329,37 @@ def _analyse(
     central = _centrality(sets, live)
     top = max(central.values(), default=0.0) or 1.0
 
-    scores = [0.0] * len(texts)
+    out = [Candidate(t, False, _is_terminated(t), False, ()) for t in texts]
     for ordinal, i in enumerate(live):
-        s = sets[i]
+        s, text = sets[i], texts[i]
         overlap = len(s & title_set)
-        if title_set and overlap / len(s) >= _RESTATES_TITLE:
-            continue
-        score = central[i] / top
-        if priors:
-            # News puts the point first.
-            position = (1.0 + ordinal) ** -_POSITION_DECAY
-            to_title = overlap / math.sqrt(len(s) * len(title_set)) if title_set else 0.0
-            score = _W_CENTRALITY * score + _W_POSITION * position + _W_TITLE * to_title
-        if i in captions or _is_weak(texts[i], len(s), language):
-            score *= _WEAK
-        scores[i] = score
-    return [ScoredSentence(t, i, scores[i]) for i, t in enumerate(texts)], sets
+        terminated = out[i].terminated
+        eligible = _is_real_sentence(text, len(s), terminated, i in whole, language) and not (
+            title_set and overlap / len(s) >= _RESTATES_TITLE
+        )
+        to_title = overlap / math.sqrt(len(s) * len(title_set)) if title_set else 0.0
+        vector = model_features(text, central[i] / top, ordinal, to_title, language, decay)
+        weak = i in captions or _is_weak(text, len(s), language)
+        out[i] = Candidate(text, eligible, terminated, weak, vector)
+    return out, sets
+
+
+def _analyse(
+    paragraphs: Sequence[str], title: str, language: str, priors: bool
+) -> tuple[list[ScoredSentence], list[Candidate], list[set[str]]]:
+    weights = weights_for(language)
+    found, sets = _candidates(paragraphs, title, language, weights.position_decay)
+    vector = weights.vector()
+    scored = []
+    for i, c in enumerate(found):
+        value = 0.0
+        if c.eligible:
+            # Without priors: graph centrality alone (the benchmark's baseline).
+            value = model_score(c.vector, vector) if priors else max(c.vector[0], 1e-9)
+            if c.weak:
+                value *= weights.weak
+        scored.append(ScoredSentence(c.text, i, value))
+    return scored, found, sets
 
 
 def score_sentences(
@@ -319,14 +381,6 @@ def _cut_at_clause(text: str, max_chars: int, language: str) -> str | None:
     return text[:cut].rstrip() + "…"
 
 
-def _hard_cut(text: str, max_chars: int, language: str) -> str:
-    """Last resort when no sentence fits and none has a clause mark: cut at a word boundary."""
-    head = text[: max_chars - 1]
-    if language == "en" and " " in head:
-        head = head[: head.rfind(" ")]
-    return head.rstrip() + "…"
-
-
 def summarise(
     paragraphs: Sequence[str],
     title: str = "",
@@ -340,15 +394,18 @@ def summarise(
 
     Fewer when the rest score well below the best one. The budget counts the sentences joined as
     they are shown: with no separator for Chinese and Japanese, with one space for English.
-    `max_chars` None means 160 for zh/ja and 320 for en. Whole sentences only, except that a best
-    sentence longer than the whole budget is cut at a clause mark and ends with `…`.
+    `max_chars` None means 160 for zh/ja and 320 for en. Whole sentences of the article only, bylines
+    stripped, never a line fragment glued to what follows; when no eligible sentence fits, the best
+    one cut at a clause mark and ending with `…`; an empty list when the article has no real
+    sentence (the digest then shows the title alone).
     `priors=False` ranks by centrality alone (the benchmark's baseline).
     """
     max_sentences = min(max(max_sentences, 1), MAX_SENTENCES)
     budget = max_chars if max_chars is not None else DEFAULT_MAX_CHARS.get(language, 160)
     separator = 1 if language == "en" else 0
-    scored, sets = _analyse(paragraphs, title, language, priors)
+    scored, found, sets = _analyse(paragraphs, title, language, priors)
     ranked = sorted((s for s in scored if s.score > 0.0), key=lambda s: (-s.score, s.index))
+    min_relative = weights_for(language).min_relative
 
     chosen: list[tuple[int, str]] = []
     used = 0
@@ -356,26 +413,29 @@ def summarise(
     for s in ranked:
         if len(chosen) >= max_sentences or s.score < floor:
             break
+        cost = len(s.text) + (separator if chosen else 0)
+        if used + cost > budget or _glues_a_fragment(s.index, chosen, found):
+            continue
         if any(_overlap(sets[s.index], sets[i]) >= _NEAR_DUPLICATE for i, _ in chosen):
             continue
-        cost = len(s.text) + (separator if chosen else 0)
-        if used + cost <= budget:
-            chosen.append((s.index, s.text))
-            used += cost
-        elif not chosen and len(s.text) > budget:
-            # The most important sentence does not fit at all: a clause of it beats a lesser one.
-            cut = _cut_at_clause(s.text, budget, language)
-            if cut is None:
-                continue
-            chosen.append((s.index, cut))
-            used = len(cut)
-        else:
-            continue
+        chosen.append((s.index, s.text))
+        used += cost
         if len(chosen) == 1:
-            floor = _MIN_RELATIVE * s.score
-    if not chosen and ranked and budget > 1:
-        chosen.append((ranked[0].index, _hard_cut(ranked[0].text, budget, language)))
+            floor = min_relative * s.score
+    if not chosen and ranked:
+        # No whole sentence fits: a clause of the best one, cut where the article has a clause mark.
+        cut = _cut_at_clause(ranked[0].text, budget, language)
+        if cut is not None:
+            chosen.append((ranked[0].index, cut))
     return [text for _, text in sorted(chosen)]
+
+
+def _glues_a_fragment(index: int, chosen: list[tuple[int, str]], found: list[Candidate]) -> bool:
+    """Whether adding sentence `index` would put a sentence without an end mark before another one,
+    where the two would read as one sentence the article never says."""
+    if not found[index].terminated and any(i > index for i, _ in chosen):
+        return True
+    return any(i < index and not found[i].terminated for i, _ in chosen)
 
 
 Summariser = Callable[[Article], tuple[list[str], int]]

@@ -287,11 +287,10 @@ def test_huge_article_is_bounded() -> None:
     assert summary and _joined_length(summary, "zh") <= 160
 
 
-def test_huge_paragraph_without_punctuation_stays_within_budget() -> None:
+def test_huge_paragraph_without_punctuation_has_no_summary() -> None:
     blob = "数据" * 100_000
     assert len(score_sentences([blob])) == 1
-    summary = summarise([blob])
-    assert len(summary) == 1 and len(summary[0]) <= 160
+    assert summarise([blob]) == []  # no real sentence in it: the digest shows the title alone
 
 
 def test_version_is_a_positive_int() -> None:
@@ -319,3 +318,78 @@ def test_seed_summary_has_no_repeats_and_no_boilerplate() -> None:
         for i, a in enumerate(summary):
             for b in summary[i + 1 :]:
                 assert not (a in b or b in a)
+
+
+# --- faithful by construction (issue 15) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("paragraphs", "title", "language", "expected"),
+    [
+        (["新华社北京3月7日电 国务院常务会议7日召开，部署进一步稳外贸稳外资工作。"], "国常会部署稳外贸",
+         "zh", ["国务院常务会议7日召开，部署进一步稳外贸稳外资工作。"]),
+        (["新华社北京3月7日电（记者张三）国务院常务会议7日召开，部署进一步稳外贸稳外资工作。"], "国常会部署稳外贸",
+         "zh", ["国务院常务会议7日召开，部署进一步稳外贸稳外资工作。"]),
+        (["21世纪经济报道记者王五 北京报道 海关总署3月7日发布数据，前两个月我国货物贸易进出口总值同比增长。"],
+         "前两月外贸增长", "zh", ["海关总署3月7日发布数据，前两个月我国货物贸易进出口总值同比增长。"]),
+        (["本报记者李四报道：市图书馆新馆周一正式对外开放，首日接待读者三千余人次。"], "新馆开放",
+         "zh", ["市图书馆新馆周一正式对外开放，首日接待读者三千余人次。"]),
+        (["LONDON (Reuters) - British retail sales fell by more than expected in March, official figures showed."],
+         "Retail sales drop", "en", ["British retail sales fell by more than expected in March, official figures showed."]),
+        (["WASHINGTON, March 7 (Reuters) - The Federal Reserve held interest rates steady on Wednesday."],
+         "Fed on hold", "en", ["The Federal Reserve held interest rates steady on Wednesday."]),
+        (["PARIS (AP) — The council approved the new bridge after a two-year consultation with residents."],
+         "Bridge approved", "en", ["The council approved the new bridge after a two-year consultation with residents."]),
+    ],
+)
+def test_datelines_bylines_and_agency_prefixes_are_stripped(
+    paragraphs: list[str], title: str, language: str, expected: list[str]
+) -> None:
+    assert summarise(paragraphs, title, language, max_sentences=1) == expected
+
+
+def test_a_byline_inside_a_sentence_is_kept() -> None:
+    paragraph = "多家媒体记者曾多次报道此事，但相关部门一直没有回应。"
+    assert summarise([paragraph], "回应") == [paragraph]
+
+
+def test_short_lines_of_an_infographic_are_never_glued_together() -> None:
+    # A page that breaks one statement over several short <p> lines.
+    lines = ["财政部8月26日发布2021年1-7月", "全国一般公共预算收入", "同比增长26.6%", "专家解读"]
+    assert summarise(lines, "前7月财政收入", max_sentences=3) == []
+    with_sentence = [*lines, "财政部表示，收入增长主要受经济恢复和价格上涨等因素带动，后续增速将逐步回落。"]
+    summary = summarise(with_sentence, "前7月财政收入", max_sentences=3)
+    assert summary == [with_sentence[-1]]
+
+
+def test_a_fragment_without_an_end_mark_is_never_followed_by_another_sentence() -> None:
+    paragraphs = [
+        "今年以来全市新开工重点项目一百二十个，完成投资超过计划进度，其中民间投资占比明显提高",
+        "市发改委表示，下半年将继续加快项目审批，推动更多项目尽早开工建设。",
+    ]
+    summary = summarise(paragraphs, "重点项目进展", max_sentences=2, max_chars=400)
+    assert summary
+    for item in summary[:-1]:
+        assert item.rstrip("”’）)」』")[-1] in "。！？；…!?."
+
+
+def test_a_sentence_only_repeating_the_headline_is_skipped_when_another_says_more() -> None:
+    title = "市图书馆新馆周一正式开放"
+    paragraphs = ["市图书馆新馆周一正式开放。", "新馆藏书一百二十万册，设有少儿阅览区和二十四小时自助借还区。"]
+    assert summarise(paragraphs, title, max_sentences=2) == [paragraphs[1]]
+
+
+def test_a_page_of_a_single_line_fragment_has_no_summary() -> None:
+    assert summarise(["点击查看大图"], "某某发布会现场") == []
+    assert summarise(["2021年1-7月"], "财政数据") == []
+    assert summarise(["记者 张三 北京报道"], "新闻") == []
+
+
+def test_summary_items_are_substrings_of_one_paragraph() -> None:
+    paragraphs = [
+        "本报讯（记者王五）周一上午，市图书馆新馆正式对外开放，首日接待读者三千余人次。",
+        "新馆位于城东文化公园北侧，建筑面积两万平方米，藏书一百二十万册。",
+        "馆方表示，新馆开放后，老馆将改造为社区分馆，继续提供借阅服务。",
+    ]
+    for item in summarise(paragraphs, "新馆开放", max_sentences=3, max_chars=400):
+        assert any(item in p for p in paragraphs)

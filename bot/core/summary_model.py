@@ -1,0 +1,92 @@
+"""How much a candidate sentence belongs in a summary: a linear model over a few cheap features.
+
+The weights are data (bot/core/data/summary_weights.json), learned by bench/train_summariser.py on
+validation data only; the file names the data and the script. Read once, on first use.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, fields
+from functools import cache
+from importlib import resources
+
+__all__ = ["FEATURES", "Weights", "features", "score", "weights_for"]
+
+# In this order in the weights file and in `features()`.
+FEATURES = ("centrality", "position", "first", "title", "length", "short", "digits", "quote", "question")
+
+_LENGTH_UNIT = {"en": 25.0}  # words; characters for Chinese and Japanese
+_CHAR_UNIT = 50.0
+_SHORT = {"en": 8}
+_SHORT_CHARS = 15
+_QUOTES = "“”「」『』\""
+
+
+@dataclass(frozen=True)
+class Weights:
+    """One language group's weights (one per feature), the position prior's decay and the share of
+    the best sentence's score a further sentence needs to be added."""
+
+    centrality: float
+    position: float
+    first: float
+    title: float
+    length: float
+    short: float
+    digits: float
+    quote: float
+    question: float
+    position_decay: float
+    min_relative: float
+    weak: float
+
+    def vector(self) -> tuple[float, ...]:
+        return tuple(getattr(self, name) for name in FEATURES)
+
+
+@cache
+def _table() -> dict[str, Weights]:
+    raw = json.loads(resources.files("bot.core").joinpath("data/summary_weights.json").read_text("utf-8"))
+    names = {f.name for f in fields(Weights)}
+    return {group: Weights(**{k: float(v) for k, v in values.items() if k in names})
+            for group, values in raw["weights"].items()}
+
+
+def weights_for(language: str) -> Weights:
+    """English has its own weights; Chinese, Japanese and anything else use the Chinese ones."""
+    table = _table()
+    return table.get(language) or table["zh"]
+
+
+def features(
+    text: str, centrality: float, ordinal: int, title_similarity: float, language: str, decay: float
+) -> tuple[float, ...]:
+    """The feature vector of one candidate (see FEATURES); `centrality` is already scaled to 0..1 and
+    `ordinal` counts candidates from 0 at the article's start."""
+    if language == "en":
+        units = float(text.count(" ") + 1)
+        length = min(units / _LENGTH_UNIT["en"], 2.0)
+        short = 1.0 if units < _SHORT["en"] else 0.0
+    else:
+        units = float(len(text))
+        length = min(units / _CHAR_UNIT, 2.0)
+        short = 1.0 if units < _SHORT_CHARS else 0.0
+    stripped = text.rstrip()
+    return (
+        centrality,
+        (1.0 + ordinal) ** -decay,
+        1.0 if ordinal == 0 else 0.0,
+        title_similarity,
+        length,
+        short,
+        1.0 if any(ch.isdigit() for ch in text) else 0.0,
+        1.0 if any(q in text for q in _QUOTES) else 0.0,
+        1.0 if stripped[-1:] in "?？" else 0.0,
+    )
+
+
+def score(vector: tuple[float, ...], weights: tuple[float, ...]) -> float:
+    """The linear score, squashed to (0, 1) so that 0.0 can keep meaning "never chosen"."""
+    z = sum(v * w for v, w in zip(vector, weights, strict=True))
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
