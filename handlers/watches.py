@@ -13,6 +13,7 @@ from handlers.common import (
     argument,
     ensure_chat,
     reply,
+    reply_lines,
     require_manager,
     services,
     thread_of,
@@ -53,7 +54,7 @@ async def watches_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     lines = [t(chat.lang, "watches_header")]
     lines += [f"{n}. <code>{escape(w.query)}</code>" for n, w in enumerate(watches, start=1)]
-    await reply(update, "\n".join(lines))
+    await reply_lines(update, lines)
 
 
 async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -264,7 +264,8 @@ async def search(
     newest = await _newest(db, now)
     count = await _probe(db, parsed, since_ts, newest)
     total = count.total
-    if total == 0 or (count.exact and offset >= total):
+    # A page past the (exact or estimated) total is never offered; a forged one costs no more than the probe.
+    if total == 0 or offset >= total:
         return SearchPage(parsed, (), total, offset, limit, total_exact=count.exact)
 
     ranked = _plan(parsed, None).relevance != "none" and parsed.sort != SORT_NEW
