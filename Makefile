@@ -16,8 +16,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m bot demo
 
+# Both cores (CI has two); NEWSBOT_TEST_PROFILE=thorough, NEWSBOT_SOAK_SECONDS=600 and
+# NEWSBOT_CRASH_SEEDS=10 make the property, soak and crash tests run longer (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 # Static checks: lint (ruff), types (mypy, strict on bot/core and storage), layering (import-linter).
 check: $(STAMP)

@@ -1,13 +1,45 @@
-"""Shared fixtures: paths to ../shared, a fresh SQLite file per test, synth corpora generated once."""
+"""Shared fixtures: paths to ../shared, a fresh SQLite file per test, synth corpora generated once;
+Hypothesis profiles; the longest tests handed out first so both xdist workers finish together.
+
+Hypothesis profiles (NEWSBOT_TEST_PROFILE): `fast` (the default, what `make test` runs) and `thorough`
+(ten to twenty times the examples). Property tests take their example count from the profile: pure
+functions from the loaded profile, tests that drive the bot through the sandbox from the
+`end-to-end` profile (each example is a round trip), e.g. `@settings(settings.get_profile("end-to-end"))`.
+
+    NEWSBOT_TEST_PROFILE=thorough make test
+"""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support.paths import SYNTH
+
+PROFILE = os.environ.get("NEWSBOT_TEST_PROFILE", "fast").strip().lower() or "fast"
+if PROFILE not in ("fast", "thorough"):
+    raise pytest.UsageError(f"NEWSBOT_TEST_PROFILE: expected fast or thorough, got {PROFILE!r}")
+THOROUGH = PROFILE == "thorough"
+
+# No deadline: two xdist workers share two cores, so one slow example is load, not a bug. Time bounds
+# that matter are tested on purpose (tests/security) or measured by `make bench`.
+settings.register_profile("fast", max_examples=60, deadline=None)
+settings.register_profile("thorough", max_examples=1000, deadline=None)
+settings.register_profile(
+    "end-to-end", max_examples=200 if THOROUGH else 12, deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile(PROFILE)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`slow` tests first (a stable sort: same order on every xdist worker), so that no worker starts a
+    minute-long test while the other has nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def test_forum_threads_get_separate_messages():
     assert sorted((m.thread_id, len(m.article_ids)) for m in msgs) == [(5, 2), (7, 1)]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(deadline=None)
 @given(st.lists(st.tuples(st.text(max_size=400), st.lists(st.text(max_size=200), max_size=5)), min_size=1, max_size=40))
 def test_any_titles_and_summaries_give_valid_messages(data):
     items = [item(n, title=title or "x", summary=tuple(s)) for n, (title, s) in enumerate(data)]

@@ -170,7 +170,7 @@ def test_billion_laughs_front_matter_is_bounded():
     assert len(art.title) < 1001 and len(art.categories) <= 6
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(st.binary(max_size=2000))
 def test_any_bytes_give_an_article_or_a_rejection(data):
     try:
@@ -181,7 +181,7 @@ def test_any_bytes_give_an_article_or_a_rejection(data):
         assert art.title
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(st.text(max_size=500), st.text(max_size=500))
 def test_any_front_matter_text_gives_an_article_or_a_rejection(front, body):
     try:

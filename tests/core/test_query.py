@@ -68,7 +68,7 @@ def test_token_text(text: str, expected: str) -> None:
 
 
 @given(TEXT)
-@settings(max_examples=400)
+@settings(deadline=None)
 def test_token_spans_agree_with_index_text(text: str) -> None:
     folded = fold(text)
     spans = token_spans(folded)
@@ -79,7 +79,7 @@ def test_token_spans_agree_with_index_text(text: str) -> None:
 
 
 @given(TEXT)
-@settings(max_examples=300)
+@settings(deadline=None)
 def test_index_tokens_are_single_unicode61_tokens(text: str) -> None:
     """Each Python token is exactly one FTS5 token, so phrase positions agree between the two."""
     toks = tokens(text)
@@ -174,7 +174,7 @@ def test_lone_cjk_characters_inside_a_word_stand_alone() -> None:
 
 
 @given(st.text(ALPHABET, max_size=600))
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 def test_any_text_parses_to_a_value_and_valid_fts5(text: str) -> None:
     from storage.search import _plan, _source
 
@@ -284,7 +284,7 @@ def test_fts_text(text: str, expected: str) -> None:
 
 
 @given(TEXT)
-@settings(max_examples=400)
+@settings(deadline=None)
 def test_fts_text_is_the_phrase_translation_of_the_token_stream(text: str) -> None:
     assert fts_text(text).split() == fts_phrase_tokens(tokens(text))
 
@@ -311,7 +311,7 @@ def _hours(tokens_: list[str]) -> set[str]:
 
 
 @given(st.integers(1_500_000_000, 1_800_000_000), st.integers(0, 3 * 365 * 86400))
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 def test_cover_tokens_are_exactly_the_hours(start: int, length: int) -> None:
     from datetime import datetime, timedelta, timezone
 
@@ -333,7 +333,7 @@ QUERY_TERM = st.text(st.sampled_from(list("海关上中国的人， ab5gX-\"")),
 
 
 @given(st.lists(st.tuples(DOC_TEXT, DOC_TEXT), min_size=1, max_size=8), st.lists(QUERY_TERM, min_size=1, max_size=3))
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 def test_index_and_python_matching_agree(docs: list[tuple[str, str]], terms: list[str]) -> None:
     """Random small texts and queries: the FTS5 plan finds exactly what MatchDoc (the token-stream
     definition) finds — bigrams, barriers, one-character queries and exclusions included."""
@@ -359,7 +359,7 @@ def test_index_and_python_matching_agree(docs: list[tuple[str, str]], terms: lis
 
 
 @given(TEXT, st.text(ALPHABET, min_size=1, max_size=8))
-@settings(max_examples=500)
+@settings(deadline=None)
 def test_snippet_regex_agrees_with_tokens(text: str, term: str) -> None:
     """bot.core.snippet finds a phrase exactly where the token stream has it (what the index matches)."""
     from bot.core.query import phrase_pattern

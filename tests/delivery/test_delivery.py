@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.delivery.pacing import SendLimiter
 from bot.feeds.ingest import ingest_paths
 from storage.chats import get_chat, list_subscriptions
 from tests.support.harness import BotHarness, FakeClock
@@ -231,7 +232,7 @@ async def test_group_migration_moves_chat_and_delivers_there(h, tmp_path):
 
 
 async def test_429_5xx_and_timeouts_are_retried_without_loss(tmp_path):
-    async with BotHarness.running(tmp_path) as h:
+    async with BotHarness.running(tmp_path, limiter=SendLimiter()) as h:  # Telegram's pacing: retry_after checked
         h.runtime.delivery.send_timeout = 0.5
         users = [await subscribed_user(h, name=f"U{i}") for i in range(6)]
         h.sb.fault("flood", chat=users[0][1].id, methods=["sendMessage"], retry_after=1, times=1)

@@ -126,6 +126,7 @@ async def new_stories(h: BotHarness, folder: Path, label: str, n: int) -> set[in
     return set(report.new_ids)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("seed", [11, 12])
 async def test_fanout_survives_random_api_faults(tmp_path, seed):

@@ -7,7 +7,7 @@ NEWSBOT_DISPATCH_SECONDS = 1) over a folder feed that gets a new article every s
 keep sending commands. RSS and descriptors are sampled every second; the last third of the run must
 not sit above the middle third (the first third is warm-up: imports, caches, connection pools).
 
-CI runs 60 s. The full 10-minute soak of the issue is
+`make test` (and CI) runs 30 s, about ten samples a third. The full 10-minute soak of the issue is
 
     NEWSBOT_SOAK_SECONDS=600 make test
     (or: NEWSBOT_SOAK_SECONDS=600 .venv/bin/python -m pytest -q tests/reliability/test_soak.py)
@@ -33,7 +33,7 @@ from tests.support.crashkit import (
 )
 from tests.support.posts import write_post
 
-SOAK_SECONDS = float(os.environ.get("NEWSBOT_SOAK_SECONDS", "60"))
+SOAK_SECONDS = float(os.environ.get("NEWSBOT_SOAK_SECONDS", "30"))
 RSS_MARGIN = 1.10            # the last third's median RSS may exceed the middle third's by 10 % …
 RSS_SLACK = 6 * 1024 * 1024  # … plus 6 MB of allocator noise
 FD_SLACK = 4                 # an extra pooled connection or two, not a descriptor per article
@@ -51,6 +51,7 @@ def pushed_ids(sb: Sandbox, chat_id: int) -> list[int]:
     return [int(x) for m in sb.messages(chat_id) for x in re.findall(r"/read_(\d+)", m.get("text") or "")]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(SOAK_SECONDS + 240)
 async def test_long_run_has_no_memory_or_descriptor_growth(tmp_path):
     rng = random.Random(5)

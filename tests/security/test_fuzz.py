@@ -238,7 +238,7 @@ def valid_html(text: str) -> None:
 CATALOGUE_KEYS = set(en.MESSAGES) & set(zh.MESSAGES)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(st.lists(user_text, max_size=4))
 def test_settings_arguments_give_a_change_or_a_catalogue_error(args):
     args = [a for arg in args for a in arg.split()]  # as Telegram's command parsing delivers them
@@ -270,7 +270,7 @@ TREE = build_tree([
 ])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(user_text)
 def test_category_names_resolve_to_a_node_or_candidates(text):
     found = resolve(TREE, text)
@@ -283,7 +283,7 @@ def test_category_names_resolve_to_a_node_or_candidates(text):
 TYPABLE = [n for n in TREE if not any(PATH_SPLIT.search(p) for p in n.path)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(st.sampled_from(TYPABLE), st.sampled_from([str.upper, str.lower, lambda s: s, lambda s: f"  {s}  "]))
 def test_every_category_resolves_by_its_full_path(node, style):
     assert resolve(TREE, style("/".join(node.path))).node == node
@@ -293,7 +293,7 @@ QUERY_ERRORS = {"empty", "too_long", "too_many_terms", "no_terms", "bad_since", 
                 "bad_filter", "since_in_watch"}
 
 
-@settings(max_examples=500, deadline=None)
+@settings(deadline=None)
 @given(user_text)
 def test_query_language_never_raises_and_stays_bounded(text):
     q = parse_query(text)
@@ -319,7 +319,7 @@ def test_query_language_never_raises_and_stays_bounded(text):
         (q.include, q.exclude, q.categories, q.exclude_categories, q.since, q.sort), q.describe()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(st.lists(st.sampled_from(["海关", "上海", "数据", "-疫情", "cat:金融", "\"供应 链\"", "iphone", "5g", "的"]),
                 min_size=MAX_TERMS + 1, max_size=30))
 def test_too_many_terms_is_an_error_not_a_slow_query(words):
@@ -365,7 +365,7 @@ def search_db(tmp_path_factory):
     return path
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=user_text)
 async def test_search_answers_any_query_with_a_page_or_an_error(search_db, text):
     from storage.db import open_db
@@ -417,7 +417,7 @@ def digest_items(draw):
     return items
 
 
-@settings(max_examples=50, deadline=None)
+@settings(deadline=None)
 @given(items=digest_items(), lang=st.sampled_from(["zh", "en"]), mode=st.sampled_from(["instant", "digest"]),
        sentences=st.integers(1, 5), per_category=st.integers(1, 10))
 def test_digest_messages_are_valid_and_carry_every_item_once(items, lang, mode, sentences, per_category):

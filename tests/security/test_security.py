@@ -146,7 +146,7 @@ def _touches_outside(arg: str) -> bool:
 
 
 @pytest.mark.parametrize("command", USER_COMMANDS)
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(settings.get_profile("end-to-end"), suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(arg=argument_text)
 async def test_user_command_arguments_never_break_a_reply(h, command, arg):
@@ -158,7 +158,7 @@ async def test_user_command_arguments_never_break_a_reply(h, command, arg):
 
 
 @pytest.mark.parametrize("command", ADMIN_COMMANDS)
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(settings.get_profile("end-to-end"), suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(arg=argument_text)
 async def test_admin_command_arguments_never_break_a_reply(h, command, arg):
@@ -171,7 +171,7 @@ async def test_admin_command_arguments_never_break_a_reply(h, command, arg):
     assert not errors.records, [r.getMessage() for r in errors.records]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(settings.get_profile("end-to-end"), suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(suffix=st.text(max_size=30))
 async def test_read_shortcut_with_any_suffix(h, suffix):
@@ -341,7 +341,7 @@ async def test_forged_callback_data_is_refused_and_changes_nothing(h):
     assert after == before  # no subscription, setting or message changed; A's results never shown to B
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(settings.get_profile("end-to-end"), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.tuples(st.sampled_from(["sub:", "sub:t:", "sub:p:", "set:", "set:len:", "search:"]),
                       st.text(max_size=40)).map("".join).filter(lambda d: len(d.encode()) <= 64))
 async def test_any_forged_callback_data_changes_nothing(h, data):

@@ -1,4 +1,9 @@
-"""Crash-test kit: the bot as a subprocess against an in-process sandbox, killed with SIGKILL at will."""
+"""Crash-test kit: the bot as a subprocess against an in-process sandbox, killed with SIGKILL at will.
+
+Each crash test runs a few seeds by default; NEWSBOT_CRASH_SEEDS=N runs N seeds in every one of them:
+
+    NEWSBOT_CRASH_SEEDS=10 .venv/bin/python -m pytest -q -n 2 tests/reliability
+"""
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +19,15 @@ from pathlib import Path
 from storage.chats import register_chat, subscribe
 from storage.db import open_db
 from tests.support.paths import ROOT
+
+
+def crash_seeds(default: int) -> list[int]:
+    """Seeds 1..N for a crash test: N = NEWSBOT_CRASH_SEEDS, else the test's own default."""
+    raw = os.environ.get("NEWSBOT_CRASH_SEEDS", "").strip()
+    count = int(raw) if raw else default
+    if count < 1:
+        raise ValueError(f"NEWSBOT_CRASH_SEEDS: expected a positive number, got {raw!r}")
+    return list(range(1, count + 1))
 
 
 def bot_env(sb, db_path: Path, **extra: str) -> dict[str, str]:

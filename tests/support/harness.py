@@ -4,6 +4,11 @@
         ann = h.sb.add_user("Ann", language_code="zh-hans")
         chat = h.sb.private_chat(ann)
         replies = await h.say(chat, ann, "/start")
+
+Sends are unpaced unless a test is about pacing: Telegram's limits (bot/delivery/pacing.py) would make
+every reply to one chat wait about a second, which no test asserts on. Tests of flood limits, 429s and
+retry_after pass `limiter=SendLimiter()`; a sandbox that enforces flood limits (`sandbox_options=
+{"limits": ...}`) gets the real pacing by default, as the bot would meet Telegram.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from typing import AsyncIterator, Callable
 
 from bot.app.config import load_settings
 from bot.app.runtime import BotRuntime
+from bot.delivery.pacing import Limits, SendLimiter
 from sandbox import Sandbox
 from storage.db import Database, open_db
 
@@ -27,7 +33,10 @@ class BotHarness:
     @asynccontextmanager
     async def running(cls, tmp_path: Path, *, admins: tuple[int, ...] = (), env: dict[str, str] | None = None,
                       clock: Callable[[], datetime] | None = None, jobs: bool = False,
-                      sandbox_options: dict | None = None) -> AsyncIterator["BotHarness"]:
+                      sandbox_options: dict | None = None,
+                      limiter: SendLimiter | None = None) -> AsyncIterator["BotHarness"]:
+        if limiter is None:
+            limiter = SendLimiter() if (sandbox_options or {}).get("limits") else unpaced()
         async with Sandbox.running(port=0, **(sandbox_options or {})) as sb:
             settings = load_settings({
                 "TELEGRAM_BOT_TOKEN": sb.token, "TELEGRAM_API_URL": sb.base_url,
@@ -35,7 +44,7 @@ class BotHarness:
                 **(env or {}),
             }, dotenv=None)
             async with open_db(settings.db_path) as db:
-                runtime = BotRuntime(settings, db=db, clock=clock, jobs=jobs)
+                runtime = BotRuntime(settings, db=db, clock=clock, jobs=jobs, limiter=limiter)
                 await runtime.start(polling_timeout=1)
                 try:
                     yield cls(sb, runtime, db)
@@ -67,6 +76,11 @@ class BotHarness:
         before = len(self.sb.messages(chat))
         await asyncio.sleep(seconds)
         return self.sb.messages(chat)[before:]
+
+
+def unpaced() -> SendLimiter:
+    """No rate to wait for; a 429's retry_after still holds every send, as with real pacing."""
+    return SendLimiter(Limits.off())
 
 
 def buttons(message: dict) -> list[tuple[str, str]]:
