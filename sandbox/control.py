@@ -21,6 +21,9 @@ ACTIONS = frozenset({
     "add_user", "private_chat", "group", "supergroup", "forum", "add_topic", "topic_id",
     "add_member", "set_admin", "migrate", "send_text", "press", "messages", "log", "wait_for",
     "fault", "clear_faults", "commands", "pending_updates", "bulk_private_chats", "summary", "send_document",
+    # channels and the bot's membership
+    "channel", "channel_post", "set_bot_status", "add_bot", "promote_bot", "demote_bot", "remove_bot",
+    "chat_member",
 })
 #: Sandbox properties readable over HTTP (GET).
 PROPERTIES = frozenset({"requests", "violations", "faults", "callback_answers"})
@@ -38,7 +41,8 @@ def add_control_routes(app: web.Application, sandbox: Any) -> None:
         value = args.get("limits", True)
         if isinstance(value, dict):
             # keyword names come from the caller: FloodLimits itself refuses unknown ones
-            rates: dict[str, Any] = {k: Rate(**v) for k, v in value.items() if k != "methods"}
+            rates: dict[str, Any] = {k: Rate(**v) if v is not None else None
+                                     for k, v in value.items() if k != "methods"}
             value = FloodLimits(**rates)
         sandbox.set_limits(value)
         return _ok(_jsonable(sandbox.flood.limits))

@@ -1,7 +1,8 @@
 """Telegram's flood control, approximated: token buckets per bot, per private chat, per group.
 
 Default rates follow Telegram's published guidance (about 30 messages a second overall, one a
-second per private chat after a short burst, 20 a minute per group); tests pass smaller ones.
+second per private chat after a short burst, 20 a minute per group or channel); tests pass
+smaller ones.
 Once a 429 is answered, any further request for that scope before retry_after has passed is
 a *violation*: the bot ignored Telegram's instruction.
 """
@@ -37,6 +38,7 @@ class FloodLimits:
     private: Rate = Rate(1, 1.0, burst=3)
     group: Rate = Rate(20, 60.0)
     methods: frozenset[str] = LIMITED_METHODS
+    channel: Rate | None = None  # None: as `group` (Telegram's guidance is the same 20/min)
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class FloodControl:
             scopes.append((("chat", chat_id), self.limits.private, chat_id))
         elif chat_id is not None and chat_type in ("group", "supergroup"):
             scopes.append((("chat", chat_id), self.limits.group, chat_id))
+        elif chat_id is not None and chat_type == "channel":
+            scopes.append((("chat", chat_id), self.limits.channel or self.limits.group, chat_id))
         worst: tuple[float, int | None] | None = None
         for key, rate, scope_chat in scopes:
             bucket = self._bucket(key, rate, now)

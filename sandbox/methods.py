@@ -29,13 +29,8 @@ COMMAND_SCOPES = frozenset({"default", "all_private_chats", "all_group_chats",
                             "all_chat_administrators", "chat", "chat_administrators",
                             "chat_member"})
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
-_ADMIN_RIGHTS = {
-    "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
-    "can_delete_messages": True, "can_manage_video_chats": True, "can_restrict_members": True,
-    "can_promote_members": False, "can_change_info": True, "can_invite_users": True,
-    "can_post_stories": True, "can_edit_stories": True, "can_delete_stories": True,
-    "can_pin_messages": True,
-}
+_WHERE = {"group": "group chat", "supergroup": "supergroup chat", "channel": "channel chat"}
+NEED_CHANNEL_ADMIN = "need administrator rights in the channel chat"
 
 
 @dataclass
@@ -136,6 +131,7 @@ class BotApi:
         if "business_connection_id" in p:
             raise bad_request("business connection not found")
         chat = self.chat(p.get("chat_id"))
+        self.check_access(chat)
         thread = self._thread(chat, p.get("message_thread_id"))
         markup = reply_markup(p.get("reply_markup"))
         reply_to = self._reply_to(chat, p.get("reply_parameters"))
@@ -145,6 +141,10 @@ class BotApi:
             mid = chat.next_message_id()
             msg: dict = {"message_id": mid, "from": world.bot.to_api(), "date": world.date(),
                          "chat": chat.to_api()}
+            if chat.type == "channel":  # posts in a channel are signed by the channel
+                del msg["from"]
+                msg = {"message_id": mid, "sender_chat": chat.to_api(), **msg}
+                world.bot_posts.add((chat.id, mid))
             if thread is not None:
                 msg["message_thread_id"] = thread
                 if chat.is_forum:
@@ -241,10 +241,11 @@ class BotApi:
         chat = self.chat(p.get("chat_id"))
         if "message_id" not in p:
             raise bad_request("message identifier is not specified")
+        self.check_access(chat)
         msg = self.world.messages.get((chat.id, p["message_id"]))
         if msg is None:
             raise bad_request("message to edit not found")
-        if msg.get("from", {}).get("id") != self.world.bot.id:
+        if not self.world.sent_by_bot(chat.id, msg):
             raise bad_request("message can't be edited")
         return chat, msg
 
@@ -279,9 +280,9 @@ class BotApi:
         msg = self.world.messages.get(key)
         if msg is None:
             raise bad_request("message to delete not found")
-        own = msg.get("from", {}).get("id") == self.world.bot.id
+        own = self.world.sent_by_bot(chat.id, msg)
         if not own and chat.type != "private" and \
-                chat.members.get(self.world.bot.id) != "administrator":
+                not self.world.right(chat, self.world.bot.id, "can_delete_messages"):
             raise bad_request("message can't be deleted")
         world = self.world
 
@@ -317,6 +318,7 @@ class BotApi:
 
     def send_chat_action(self, p: dict) -> Call:
         chat = self.chat(p.get("chat_id"))
+        self.check_access(chat)
         if p["action"] not in CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
         thread = self._thread(chat, p.get("message_thread_id"))
@@ -335,7 +337,7 @@ class BotApi:
                 "accepted_gift_types": {"unlimited_gifts": True, "limited_gifts": True,
                                         "unique_gifts": True, "premium_subscription": True,
                                         "gifts_from_channels": True}}
-        if chat.type != "private":
+        if chat.type in ("group", "supergroup"):
             info["permissions"] = {"can_send_messages": True}
         return Call(lambda: info, chat)
 
@@ -354,31 +356,32 @@ class BotApi:
         user = self.world.users.get(p["user_id"])
         if user is None:
             raise bad_request("user not found")
-        return Call(lambda: self._member(chat, user.id), chat)
+        if user.id != self.world.bot.id:
+            self._check_member_list(chat)
+        return Call(lambda: self.world.member(chat, user.id), chat)
 
     def get_chat_administrators(self, p: dict) -> Call:
         chat = self.chat(p.get("chat_id"))
         if chat.type == "private":
             raise bad_request("there are no administrators in the private chat")
+        self._check_member_list(chat)
         want_bots = bool(p.get("return_bots", False))
 
         def apply() -> list:
             ids = [u for u, s in chat.members.items() if s in ("creator", "administrator")
                    and (want_bots or not self.world.users[u].is_bot)]
-            return [self._member(chat, u) for u in ids]
+            return [self.world.member(chat, u) for u in ids]
         return Call(apply, chat)
 
-    def _member(self, chat: Chat, user_id: int) -> dict:
-        user = self.world.users[user_id].to_api()
-        status = self.world.member_status(chat, user_id)
-        if status == "creator":
-            return {"status": "creator", "user": user, "is_anonymous": False}
-        if status == "administrator":
-            rights = dict(_ADMIN_RIGHTS)
-            if chat.is_forum:
-                rights["can_manage_topics"] = True
-            return {"status": "administrator", "user": user, **rights}
-        return {"status": status, "user": user}
+    def _check_member_list(self, chat: Chat) -> None:
+        """Only a channel's administrators see who else is in it."""
+        if chat.type != "channel":
+            return
+        status = self.world.member_status(chat, self.world.bot.id)
+        if status in ("left", "kicked"):
+            raise forbidden("bot is not a member of the channel chat")
+        if status != "administrator":
+            raise bad_request("member list is inaccessible")
 
     # --- commands and descriptions ------------------------------------------------------
     def set_my_commands(self, p: dict) -> Call:
@@ -446,6 +449,19 @@ class BotApi:
         return plan
 
     # --- shared checks ------------------------------------------------------------------
+    def check_access(self, chat: Chat) -> None:
+        """Telegram's refusals for a bot that left, was removed or may not post here."""
+        if chat.type == "private":
+            return
+        bot = self.world.bot.id
+        status = self.world.member_status(chat, bot)
+        if status == "kicked":
+            raise forbidden(f"bot was kicked from the {_WHERE[chat.type]}")
+        if status == "left":
+            raise forbidden(f"bot is not a member of the {_WHERE[chat.type]}")
+        if chat.type == "channel" and not self.world.right(chat, bot, "can_post_messages"):
+            raise bad_request(NEED_CHANNEL_ADMIN)
+
     def chat(self, value: object) -> Chat:
         """The chat a chat_id names, or Telegram's error for it."""
         world = self.world
@@ -463,6 +479,8 @@ class BotApi:
             if not isinstance(value, (int, float)):
                 raise TypeError(f"chat_id {value!r} is not a number")
             chat = world.chats.get(int(value))
+            if chat is not None and not chat.bot_has_seen:
+                chat = None  # a private channel the bot was never in: unknown to it
             if chat is None:
                 if value in world.users:
                     raise forbidden("bot can't initiate conversation with a user")

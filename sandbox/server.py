@@ -156,11 +156,66 @@ class Sandbox:
                 return thread_id
         raise SandboxError(f"no topic {name!r}")
 
-    def add_member(self, chat: Chat | int, user: User | int) -> None:
-        self.world.add_member(chat, user)
+    def add_member(self, chat: Chat | int, user: User | int, status: str = "member") -> None:
+        """Put a user in a group or channel as "member" (default), "administrator", "creator",
+        "kicked" or "left"; no update is sent (use set_bot_status for the bot)."""
+        self.world.add_member(chat, user, status)
 
-    def set_admin(self, chat: Chat | int, user: User | int, admin: bool = True) -> None:
-        self.world.set_admin(chat, user, admin)
+    def set_admin(self, chat: Chat | int, user: User | int, admin: bool = True, *,
+                  rights: dict | None = None) -> None:
+        """Promote (rights override the defaults, e.g. {"can_post_messages": False}) or demote;
+        for the bot itself this is set_bot_status (a my_chat_member update)."""
+        self.world.set_admin(chat, user, admin, rights=rights)
+
+    # --- channels and the bot's own membership ------------------------------------------------
+    def channel(self, title: str = "Test channel", *, username: str | None = None, owner=None,
+                admins=(), members=(), bot: str | None = "administrator",
+                can_post_messages: bool = True, bot_rights: dict | None = None,
+                chat_id: int | None = None) -> Chat:
+        """A channel (id -100...); the owner (created if None) adds the bot as `bot`
+        ("administrator", or None to leave it out), queueing a my_chat_member update."""
+        rights = {**({} if can_post_messages else {"can_post_messages": False}), **(bot_rights or {})}
+        return self.world.channel(title, username=username, owner=owner, admins=admins,
+                                  members=members, bot=bot, bot_rights=rights or None,
+                                  chat_id=chat_id)
+
+    def set_bot_status(self, chat: Chat | int, status: str, *, by: User | int | None = None,
+                       rights: dict | None = None) -> dict:
+        """The bot becomes "administrator" (with `rights` overrides), "member", "left" or
+        "kicked" by the hand of admin `by` (default: the owner). Queues my_chat_member with
+        old_chat_member/new_chat_member as Telegram sends them, and returns that update."""
+        return copy.deepcopy(self.world.set_bot_status(chat, status, by=by, rights=rights))
+
+    def add_bot(self, chat: Chat | int, *, by: User | int | None = None, admin: bool = True,
+                can_post_messages: bool = True, rights: dict | None = None) -> dict:
+        """An admin adds the bot (as administrator by default) -> my_chat_member."""
+        return self.set_bot_status(chat, "administrator" if admin else "member", by=by,
+                                   rights=_post_right(can_post_messages, rights) if admin else None)
+
+    def promote_bot(self, chat: Chat | int, *, by: User | int | None = None,
+                    can_post_messages: bool = True, rights: dict | None = None) -> dict:
+        """Make the bot an administrator, or change its rights (also a my_chat_member)."""
+        return self.set_bot_status(chat, "administrator", by=by,
+                                   rights=_post_right(can_post_messages, rights))
+
+    def demote_bot(self, chat: Chat | int, *, by: User | int | None = None) -> dict:
+        """The bot loses its administrator rights (status "member") -> my_chat_member."""
+        return self.set_bot_status(chat, "member", by=by)
+
+    def remove_bot(self, chat: Chat | int, *, by: User | int | None = None, ban: bool = False) -> dict:
+        """The bot is removed ("left"; ban=True: "kicked") -> my_chat_member."""
+        return self.set_bot_status(chat, "kicked" if ban else "left", by=by)
+
+    def chat_member(self, chat: Chat | int, user: User | int) -> dict:
+        """The ChatMember getChatMember would answer now (for assertions)."""
+        c, u = self.world.chat(chat), self.world.user(user)
+        return copy.deepcopy(self.world.member(c, u.id))
+
+    def channel_post(self, chat: Chat | int, text: str, *, author: User | int | None = None,
+                     signature: str | None = None, entities: list[dict] | None = None) -> dict:
+        """Someone posts `text` in a channel; the bot gets channel_post if it is in it."""
+        return copy.deepcopy(self.world.channel_post(chat, text, author=author,
+                                                     signature=signature, entities=entities))
 
     def migrate(self, chat: Chat | int, new_id: int | None = None) -> Chat:
         """Upgrade a group to a supergroup; the old id then answers migrate_to_chat_id."""
@@ -372,6 +427,11 @@ class Sandbox:
             if items or self._closing or loop.time() >= deadline:
                 return copy.deepcopy(items)
             await queue.changed(deadline - loop.time())
+
+
+def _post_right(can_post_messages: bool, rights: dict | None) -> dict | None:
+    merged = {**({} if can_post_messages else {"can_post_messages": False}), **(rights or {})}
+    return merged or None
 
 
 def _answer(body: dict, status: int) -> web.Response:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sandbox.entities import detect_bot_commands, utf16_len
+from sandbox.members import STATUSES, check_rights, member_object
 
 #: Update types delivered when allowed_updates is empty or was never set.
 DEFAULT_UPDATE_TYPES = frozenset({
@@ -22,7 +23,6 @@ DEFAULT_UPDATE_TYPES = frozenset({
 })
 ALL_UPDATE_TYPES = DEFAULT_UPDATE_TYPES | {"chat_member", "message_reaction",
                                            "message_reaction_count"}
-_STATUS_ORDER = {"creator": 0, "administrator": 1, "member": 2}
 
 
 class SandboxError(ValueError):
@@ -53,16 +53,18 @@ GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", 
 @dataclass
 class Chat:
     id: int
-    type: str  # "private" | "group" | "supergroup"
+    type: str  # "private" | "group" | "supergroup" | "channel"
     title: str | None = None
     username: str | None = None
     first_name: str | None = None
     last_name: str | None = None
     is_forum: bool = False
-    members: dict[int, str] = field(default_factory=dict)  # user id -> creator/administrator/member
+    members: dict[int, str] = field(default_factory=dict)  # user id -> a members.STATUSES but "left"
+    rights: dict[int, dict] = field(default_factory=dict)  # administrator id -> rights overridden
     topics: dict[int, str] = field(default_factory=dict)  # message_thread_id -> name
     migrated_to: int | None = None
     last_message_id: int = 0
+    bot_has_seen: bool = True  # False: a private channel the bot never joined ("chat not found")
 
     def to_api(self) -> dict:
         out: dict = {"id": self.id, "type": self.type}
@@ -147,11 +149,13 @@ class World:
         self.commands: dict[tuple[str, str], list[dict]] = {}
         self.descriptions: dict[tuple[str, str], str] = {}
         self.files: dict[str, dict] = {}
+        self.bot_posts: set[tuple[int, int]] = set()  # (channel, message_id) the bot posted
         self.updates = UpdateQueue()
         self._user_ids = itertools.count(1001)
         self._group_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
+        self._channel_ids = itertools.count(1)
 
     def date(self) -> int:
         return int(self.now())
@@ -223,15 +227,127 @@ class World:
         c, u = self.chat(chat), self.user(user)
         if c.type == "private":
             raise SandboxError("private chats have no members to add")
-        if status not in _STATUS_ORDER:
+        if status not in STATUSES:
             raise SandboxError(f"unknown member status {status!r}")
-        c.members[u.id] = status
+        if status == "left":
+            c.members.pop(u.id, None)
+        else:
+            c.members[u.id] = status
+        if status != "administrator":
+            c.rights.pop(u.id, None)
 
-    def set_admin(self, chat: Chat | int, user: User | int, admin: bool = True) -> None:
+    def set_admin(self, chat: Chat | int, user: User | int, admin: bool = True, *,
+                  rights: dict | None = None) -> None:
+        """Promote (with `rights` overriding the defaults, e.g. {"can_post_messages": False})
+        or demote a member. For the bot itself this is `set_bot_status`: a my_chat_member update."""
         c, u = self.chat(chat), self.user(user)
+        if u.id == self.bot.id:
+            self.set_bot_status(c, "administrator" if admin else "member", rights=rights)
+            return
         if c.members.get(u.id) == "creator":
             raise SandboxError("the owner's status can't change")
+        checked = check_rights(c.type, c.is_forum, rights or {}) if admin else {}
         self.add_member(c, u, "administrator" if admin else "member")
+        if checked:
+            c.rights[u.id] = checked
+
+    # --- channels and the bot's own membership ---------------------------------------------
+    def channel(self, title: str = "Test channel", *, username: str | None = None, owner=None,
+                admins=(), members=(), bot: str | None = "administrator",
+                bot_rights: dict | None = None, chat_id: int | None = None) -> Chat:
+        """A channel with its owner (created if not given), admins and subscribers.
+
+        `bot`: "administrator" (default) or "member" adds the bot as the owner would, which
+        queues a my_chat_member update; None leaves the bot out of it."""
+        cid = chat_id if chat_id is not None else -(1_002_000_000_000 + next(self._channel_ids))
+        if owner is None:
+            owner = self.add_user(f"{title} owner")
+        chat = Chat(cid, "channel", title=title, username=username, bot_has_seen=False)
+        for u in members:
+            chat.members[self.user(u).id] = "member"
+        for u in admins:
+            chat.members[self.user(u).id] = "administrator"
+        chat.members[self.user(owner).id] = "creator"
+        self._add_chat(chat)
+        if bot is not None:
+            self.set_bot_status(chat, bot, by=owner, rights=bot_rights)
+        return chat
+
+    def set_bot_status(self, chat: Chat | int, status: str, *, by: User | int | None = None,
+                       rights: dict | None = None) -> dict:
+        """Add, promote, demote or remove the bot as the admin `by` would (default: the owner,
+        else any admin): queues my_chat_member with the old and new ChatMember; returns it."""
+        c = self.chat(chat)
+        if c.type == "private":
+            raise SandboxError("the bot's status in a private chat doesn't change this way")
+        if status not in ("administrator", "member", "left", "kicked"):
+            raise SandboxError(f"the bot can't become {status!r}")
+        if status == "member" and c.type == "channel" and self.member_status(c, self.bot.id) == "left":
+            raise SandboxError("a bot joins a channel only as an administrator")
+        actor = self.user(by) if by is not None else self._chat_owner(c)
+        if c.members.get(actor.id) not in ("creator", "administrator"):
+            raise SandboxError(f"user {actor.id} is not an admin of chat {c.id}")
+        checked = check_rights(c.type, c.is_forum, rights or {}) if status == "administrator" else {}
+        old = self.member(c, self.bot.id)
+        self.add_member(c, self.bot, status)
+        if checked:
+            c.rights[self.bot.id] = checked
+        if status in ("administrator", "member"):
+            c.bot_has_seen = True
+        new = self.member(c, self.bot.id)
+        update = {"chat": c.to_api(), "from": actor.to_api(), "date": self.date(),
+                  "old_chat_member": old, "new_chat_member": new}
+        self.updates.push("my_chat_member", update)
+        return update
+
+    def member(self, chat: Chat, user_id: int) -> dict:
+        """The ChatMember object getChatMember answers for this user."""
+        return member_object(self.users[user_id].to_api(), self.member_status(chat, user_id),
+                             chat_type=chat.type, is_forum=chat.is_forum,
+                             rights=chat.rights.get(user_id))
+
+    def right(self, chat: Chat, user_id: int, name: str) -> bool:
+        """Whether a member holds an administrator right (owners hold them all)."""
+        status = self.member_status(chat, user_id)
+        if status == "creator":
+            return True
+        return status == "administrator" and bool(self.member(chat, user_id).get(name))
+
+    def _chat_owner(self, chat: Chat) -> User:
+        for wanted in ("creator", "administrator"):
+            for uid, status in chat.members.items():
+                if status == wanted and uid != self.bot.id:
+                    return self.users[uid]
+        raise SandboxError(f"chat {chat.id} has no admin who could do that; pass by=")
+
+    def channel_post(self, chat: Chat | int, text: str, *, author: User | int | None = None,
+                     signature: str | None = None, entities: list[dict] | None = None) -> dict:
+        """An admin posts in a channel; the bot gets a channel_post update if it is a member."""
+        c = self.chat(chat)
+        if c.type != "channel":
+            raise SandboxError(f"chat {c.id} is not a channel")
+        if not text:
+            raise SandboxError("a post needs text")
+        if author is not None and not self.right(c, self.user(author).id, "can_post_messages"):
+            raise SandboxError(f"user {self.user(author).id} may not post in channel {c.id}")
+        msg: dict = {"message_id": c.next_message_id(), "sender_chat": c.to_api(),
+                     "date": self.date(), "chat": c.to_api(), "text": text}
+        if signature is not None:
+            msg["author_signature"] = signature
+        if entities:
+            for e in entities:
+                if e["offset"] < 0 or e["length"] <= 0 or e["offset"] + e["length"] > utf16_len(text):
+                    raise SandboxError(f"entity {e} lies outside the text")
+            msg["entities"] = entities
+        self.messages[(c.id, msg["message_id"])] = msg
+        if self.member_status(c, self.bot.id) in ("administrator", "member"):
+            self.updates.push("channel_post", msg)
+        return msg
+
+    def sent_by_bot(self, chat_id: int, msg: dict) -> bool:
+        """The bot's own message: from the bot, or a channel post the bot made."""
+        return msg.get("from", {}).get("id") == self.bot.id or \
+            (chat_id, msg.get("message_id")) in self.bot_posts
 
     def migrate(self, chat: Chat | int, new_id: int | None = None) -> Chat:
         """Upgrade a group to a supergroup; the old id answers "migrate_to_chat_id" from now on."""
@@ -268,7 +384,8 @@ class World:
         self.chats[chat.id] = chat
         if chat.type != "private":
             # message 1 is the creation notice; in forums it opens the General topic (id 1)
-            created = "group_chat_created" if chat.type == "group" else "supergroup_chat_created"
+            created = {"group": "group_chat_created", "channel": "channel_chat_created"}.get(
+                chat.type, "supergroup_chat_created")
             first = chat.next_message_id()
             self.messages[(chat.id, first)] = {"message_id": first, "date": self.date(),
                                                "chat": chat.to_api(), created: True}
@@ -289,6 +406,8 @@ class World:
             raise SandboxError(f"only an admin of group {c.id} can post anonymously")
         if c.migrated_to is not None:
             raise SandboxError(f"chat {c.id} was migrated to {c.migrated_to}")
+        if c.type == "channel":
+            raise SandboxError("people post in channels with channel_post(chat, text)")
         if not text:
             raise SandboxError("a message needs text")
         if c.type == "private" and c.id != u.id:
@@ -363,7 +482,7 @@ class World:
         """
         c, u = self.chat(chat), self.user(user)
         msg = self.messages.get((c.id, message_id))
-        if msg is None or msg.get("from", {}).get("id") != self.bot.id:
+        if msg is None or not self.sent_by_bot(c.id, msg):
             raise SandboxError(f"the bot sent no message {message_id} in chat {c.id}")
         rows = msg.get("reply_markup", {}).get("inline_keyboard", [])
         if not forge and not any(b.get("callback_data") == data for row in rows for b in row):
