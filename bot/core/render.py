@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, tzinfo
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from bot.core.categories import Resolved
 from bot.core.errors import QueryError
@@ -407,3 +408,73 @@ def search_page(lang: str, tz: tzinfo, page: ResultPage) -> str:
 def search_none(lang: str, query: ParsedQuery, text: str) -> str:
     """No results for the query the user typed as `text`."""
     return t(lang, "search_none", query=shorten(query.describe() or text, 100))
+
+
+# ---------------------------------------------------------------- channels and inline answers
+
+INLINE_TITLE_UNITS = 200
+INLINE_DESCRIPTION_UNITS = 300
+_READ_LINE = re.compile(r"^/read_(\d+)$", re.MULTILINE)
+
+
+def for_channel(html: str, lang: str, read_link: str) -> str:
+    """A digest message as a channel post: each `/read_<id>` line (a command, which does nothing in a
+    channel) becomes a link to the article in a private chat with the bot. `read_link` has `{id}` where
+    the article id goes. The label is never longer than the command it replaces, so the message still
+    fits the limits it was planned for."""
+    label = escape(t(lang, "channel_read"))
+
+    def link(m: re.Match[str]) -> str:
+        return link_html(read_link.format(id=m.group(1)), label)
+
+    return _READ_LINE.sub(link, html)
+
+
+class InlineEntry(Protocol):
+    """An article offered in an inline answer (what storage gives: id, article, summary sentences)."""
+
+    @property
+    def article_id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def published(self) -> datetime: ...
+    @property
+    def summary(self) -> tuple[str, ...]: ...
+    @property
+    def image_url(self) -> str | None: ...
+
+
+def _host(url: str | None) -> str | None:
+    if url is None or not linkable(url):
+        return None
+    try:
+        return urlsplit(url).hostname
+    except ValueError:  # a malformed [IPv6] host
+        return None
+
+
+def inline_result(entry: InlineEntry, tz: tzinfo, read_link: str, sentences: int = 2) -> tuple[str, str, str]:
+    """(title, description, message HTML) of one inline result: the title and "source · date" above the
+    summary in the list; posted, the linked title, source and date, the summary, the article's link (its
+    site's name) and 📖 to read it in a private chat with the bot (not a command: the chat where it is
+    posted may not be the bot's). No word in it depends on the user's language, so Telegram may cache
+    one answer for everyone (handlers/inline.py)."""
+    title = shorten(entry.title, INLINE_TITLE_UNITS) or "—"
+    meta = " · ".join(x for x in (shorten(entry.source, SEARCH_META_UNITS), _when(entry.published, tz)) if x)
+    summary = " ".join(entry.summary[:sentences])
+    description = shorten(f"{meta}\n{summary}" if summary else meta, INLINE_DESCRIPTION_UNITS)
+    lines = [_title(entry.title, entry.url), f"<i>{escape(meta)}</i>"]
+    if summary:
+        lines.append(escape(shorten(summary, SUMMARY_UNITS)))
+    links = []
+    host = _host(entry.url)
+    if host:
+        links.append(link_html(entry.url, "🔗 " + escape(shorten(host.removeprefix("www."), LABEL_UNITS))))
+    links.append(link_html(read_link.format(id=entry.article_id), f"📖 {entry.article_id}"))
+    lines.append(" · ".join(links))
+    return title, description, "\n".join(lines)

@@ -5,14 +5,19 @@ Invalid values fail with `SettingsError` naming the variable; the token is never
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DB = "./data/newsbot.sqlite3"
 DEFAULT_TZ = "Asia/Shanghai"
+DEFAULT_WEBHOOK_LISTEN = ("127.0.0.1", 8443)
+# Telegram's secret_token is 1-256 characters of A-Z, a-z, 0-9, _ and -; at least 16 here, so it is a secret.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 
 class SettingsError(ValueError):
@@ -34,10 +39,24 @@ class Settings:
     feeds_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Folders an admin may add from a chat (NEWSBOT_FOLDER_ROOTS): these and below; none by default.
     folder_roots: tuple[Path, ...] = ()
+    # Webhook mode (NEWSBOT_WEBHOOK_URL set): the public HTTPS URL Telegram posts updates to, the local
+    # address:port the bot listens on behind the reverse proxy, and the secret every request must carry.
+    webhook_url: str = ""
+    webhook_listen: tuple[str, int] = DEFAULT_WEBHOOK_LISTEN
+    webhook_secret: str = field(default="", repr=False)
 
     @property
     def has_token(self) -> bool:
         return bool(self.token)
+
+    @property
+    def webhook(self) -> bool:
+        return bool(self.webhook_url)
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the local server answers on: the public URL's path (the proxy forwards it as is)."""
+        return urlsplit(self.webhook_url).path.strip("/")
 
 
 def _zone(name: str, var: str) -> ZoneInfo:
@@ -68,6 +87,38 @@ def _networks(raw: str, var: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv
     return tuple(nets)
 
 
+def _webhook(values: Mapping[str, str]) -> tuple[str, tuple[str, int], str]:
+    """NEWSBOT_WEBHOOK_URL / _LISTEN / _SECRET: the secret is required when the URL is set."""
+    url = values.get("NEWSBOT_WEBHOOK_URL", "").strip()
+    raw_listen = values.get("NEWSBOT_WEBHOOK_LISTEN", "").strip()
+    listen = DEFAULT_WEBHOOK_LISTEN
+    if raw_listen:  # any address the operator chooses (a proxy on another host); loopback by default
+        host, sep, port = raw_listen.rpartition(":")
+        host = host.strip("[]")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if host != "localhost":
+                raise SettingsError(f"NEWSBOT_WEBHOOK_LISTEN: expected address:port such as 127.0.0.1:8443, "
+                                    f"got {raw_listen!r}") from None
+        listen = (host, _int(port, "NEWSBOT_WEBHOOK_LISTEN", 1, 65535))
+    secret = values.get("NEWSBOT_WEBHOOK_SECRET", "").strip()
+    if not url:
+        return "", listen, secret
+    parts = urlsplit(url)
+    # Telegram only posts to HTTPS; plain http is accepted for a loopback host (the local sandbox).
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise SettingsError(f"NEWSBOT_WEBHOOK_URL: must be an https:// URL, got {url!r}")
+    if not parts.hostname or parts.username or parts.password or parts.query or parts.fragment:
+        raise SettingsError("NEWSBOT_WEBHOOK_URL: expected https://host[:port]/path, without user, query or fragment")
+    if not secret:
+        raise SettingsError("NEWSBOT_WEBHOOK_SECRET: required in webhook mode (NEWSBOT_WEBHOOK_URL is set)")
+    if not _WEBHOOK_SECRET.fullmatch(secret):
+        raise SettingsError("NEWSBOT_WEBHOOK_SECRET: 16 to 256 characters from A-Z, a-z, 0-9, _ and -")
+    return url, listen, secret
+
+
 def settings_from(values: Mapping[str, str]) -> Settings:
     """Settings from variable values (environment over .env); raises SettingsError naming a bad one."""
 
@@ -90,7 +141,9 @@ def settings_from(values: Mapping[str, str]) -> Settings:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(f"NEWSBOT_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {level!r}")
     feeds = tuple(p.strip() for p in values.get("NEWSBOT_FEEDS", "").split(",") if p.strip())
+    webhook_url, webhook_listen, webhook_secret = _webhook(values)
     return Settings(
+        webhook_url=webhook_url, webhook_listen=webhook_listen, webhook_secret=webhook_secret,
         token=token,
         api_url=api_url,
         admin_ids=frozenset(admins),

@@ -16,6 +16,8 @@ COMMANDS = {
     "digest": "Send what is pending now",
     "settings": "Mode, times, quiet hours, length, language, time zone",
     "stop": "Pause pushes (subscriptions kept)",
+    "channels": "Channels you manage: /channels",
+    "share": "Link that subscribes: /share category",
 }
 
 MESSAGES = {
@@ -38,7 +40,10 @@ MESSAGES = {
         "/watch words — alert on new matches; /watches lists them; /unwatch n\n"
         "/digest — send what is pending now\n"
         "/settings — mode, times, quiet hours, summary length, language, time zone\n"
-        "/stop — pause pushes (subscriptions kept), /start resumes"
+        "/stop — pause pushes (subscriptions kept), /start resumes\n"
+        "\n/share category — a link that subscribes whoever opens it\n"
+        "/channels — channels you manage; /subscribe @channel category, /settings @channel …\n"
+        "In any chat: type @{bot} words to search and share an article"
     ),
     "help_admin": (
         "\n\n<b>Admin</b>\n"
@@ -187,4 +192,33 @@ MESSAGES = {
     "stats_body": "<b>Stats</b>\n{lines}",
     "import_usage": "Send the OPML file as a document with /import as its caption (or reply to it with /import).",
     "import_result": "Import done: {added} added, {skipped} skipped, {invalid} invalid.",
+    # channels, deep links, inline search
+    "channel_read": "More",
+    "inline_none": "Nothing found",
+    "inline_none_text": "No article matches “{query}”.",
+    "inline_bad_query": "Invalid search",
+    "channel_activated": "📢 I can post in the channel <b>{title}</b> now. Manage it from here, e.g. /subscribe {handle} category; /channels lists your channels.",
+    "channel_deactivated": "⏸ I can no longer post in the channel <b>{title}</b> ({why}); its pending posts were dropped. Make me an administrator allowed to post messages to resume.",
+    "channel_why_left": "I was removed",
+    "channel_why_no_post": "I may not post messages",
+    "channel_why_refused": "Telegram refused a post",
+    "channels_none": "You manage no channel where I can post. Add me to your channel as an administrator allowed to post messages.",
+    "channels_header": "<b>Your channels</b>:",
+    "channel_line": "• <b>{title}</b> {handle} — {subs} subscriptions, {mode}",
+    "channel_heading": "📢 <b>{title}</b>",
+    "channel_unknown": "I don't know the channel {name}. Add me to it as an administrator allowed to post messages first.",
+    "channel_not_admin": "⛔ Only administrators of <b>{title}</b> who may post messages can manage it.",
+    "channel_inactive": "I can't post in <b>{title}</b> right now. Make me an administrator allowed to post messages, then try again.",
+    "channel_private_only": "Manage a channel from a private chat with me.",
+    "channel_subscribe_usage": "Usage: /subscribe {handle} category",
+    "quiet_posts_silent": "posted silently",
+    "quiet_posts_hold": "held until they end",
+    "settings_channel_extra": "\nIn quiet hours posts are {how} (/settings {handle} quiet_posts silent|hold).",
+    "settings_bad_quiet_posts": "quiet_posts is silent (posted without a notification sound) or hold (kept until quiet hours end).",
+    "share_usage": "Usage: /share category — prints a link that subscribes whoever opens it.",
+    "share_link": "🔗 Whoever opens this link can subscribe to <b>{path}</b>:\n{link}",
+    "button_share": "🔗 Share {name}",
+    "deeplink_confirm": "Subscribe to <b>{path}</b>? New articles will be pushed to you.",
+    "button_confirm_subscribe": "✅ Subscribe",
+    "deeplink_stale": "That link names a category that no longer exists. See /categories.",
 }

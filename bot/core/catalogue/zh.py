@@ -16,6 +16,8 @@ COMMANDS = {
     "digest": "立即发送待推送的摘要",
     "settings": "推送方式、时间、免打扰、长度、语言、时区",
     "stop": "暂停推送（保留订阅）",
+    "channels": "我管理的频道：/channels",
+    "share": "订阅链接：/share 分类名",
 }
 
 MESSAGES = {
@@ -37,7 +39,10 @@ MESSAGES = {
         "/watch 关键词 — 新文章命中时提醒；/watches 列表；/unwatch 序号\n"
         "/digest — 立即发送待推送内容\n"
         "/settings — 推送方式、时间、免打扰、摘要长度、语言、时区\n"
-        "/stop — 暂停推送（订阅保留），/start 恢复"
+        "/stop — 暂停推送（订阅保留），/start 恢复\n"
+        "\n/share 分类 — 生成订阅链接，打开即可订阅\n"
+        "/channels — 我管理的频道；/subscribe @频道 分类、/settings @频道 …\n"
+        "在任意聊天输入 @{bot} 关键词，即可搜索并分享文章"
     ),
     "help_admin": (
         "\n\n<b>管理员</b>\n"
@@ -187,4 +192,33 @@ MESSAGES = {
     "stats_body": "<b>统计</b>\n{lines}",
     "import_usage": "请把 OPML 文件作为回复附件发送，并在说明里写 /import。",
     "import_result": "导入完成：新增 {added}，跳过 {skipped}，无效 {invalid}。",
+    # 频道、深度链接、内联搜索
+    "channel_read": "全文",
+    "inline_none": "没有找到",
+    "inline_none_text": "没有文章匹配“{query}”。",
+    "inline_bad_query": "搜索无效",
+    "channel_activated": "📢 我现在可以在频道 <b>{title}</b> 发帖了。在这里管理它，例如 /subscribe {handle} 分类；/channels 列出你的频道。",
+    "channel_deactivated": "⏸ 我已无法在频道 <b>{title}</b> 发帖（{why}），待发的内容已丢弃。把我设为可以发消息的管理员即可恢复。",
+    "channel_why_left": "我被移出了频道",
+    "channel_why_no_post": "我没有发消息的权限",
+    "channel_why_refused": "Telegram 拒绝了发帖",
+    "channels_none": "你没有我能发帖的频道。请把我加入你的频道，设为可以发消息的管理员。",
+    "channels_header": "<b>你的频道</b>：",
+    "channel_line": "• <b>{title}</b> {handle} — {subs} 个订阅，{mode}",
+    "channel_heading": "📢 <b>{title}</b>",
+    "channel_unknown": "我不认识频道 {name}。请先把我加入该频道，设为可以发消息的管理员。",
+    "channel_not_admin": "⛔ 只有频道 <b>{title}</b> 中可以发消息的管理员才能管理它。",
+    "channel_inactive": "我现在无法在 <b>{title}</b> 发帖。请把我设为可以发消息的管理员后再试。",
+    "channel_private_only": "请在与我的私聊中管理频道。",
+    "channel_subscribe_usage": "用法：/subscribe {handle} 分类名",
+    "quiet_posts_silent": "静音发布",
+    "quiet_posts_hold": "暂缓到免打扰结束",
+    "settings_channel_extra": "\n免打扰时段内的帖子：{how}（/settings {handle} quiet_posts silent|hold）。",
+    "settings_bad_quiet_posts": "quiet_posts 可选 silent（静音发布）或 hold（暂缓到免打扰结束）。",
+    "share_usage": "用法：/share 分类名 — 生成一个链接，打开即可订阅。",
+    "share_link": "🔗 打开这个链接即可订阅 <b>{path}</b>：\n{link}",
+    "button_share": "🔗 分享 {name}",
+    "deeplink_confirm": "订阅 <b>{path}</b>？有新文章时会推送给你。",
+    "button_confirm_subscribe": "✅ 订阅",
+    "deeplink_stale": "链接里的分类已不存在。请看 /categories。",
 }
