@@ -24,9 +24,11 @@ ACTIONS = frozenset({
     # channels and the bot's membership
     "channel", "channel_post", "set_bot_status", "add_bot", "promote_bot", "demote_bot", "remove_bot",
     "chat_member",
+    # inline mode
+    "set_inline", "inline_query", "choose_inline_result", "wait_inline_answer",
 })
 #: Sandbox properties readable over HTTP (GET).
-PROPERTIES = frozenset({"requests", "violations", "faults", "callback_answers"})
+PROPERTIES = frozenset({"requests", "violations", "faults", "callback_answers", "inline_answers"})
 
 
 def add_control_routes(app: web.Application, sandbox: Any) -> None:

@@ -18,6 +18,7 @@ from sandbox.errors import (
     bad_request,
     forbidden,
 )
+from sandbox.inline import InlineMode
 from sandbox.markup import check_photo, formatted, reply_markup
 from sandbox.params import Upload
 from sandbox.state import Chat, World
@@ -43,9 +44,11 @@ class Call:
 class BotApi:
     """Validation and effects of each implemented method (getUpdates lives in the server)."""
 
-    def __init__(self, world: World, *, callback_ttl: float = 15.0) -> None:
+    def __init__(self, world: World, *, callback_ttl: float = 15.0,
+                 inline: InlineMode | None = None) -> None:
         self.world = world
         self.callback_ttl = callback_ttl
+        self.inline = inline if inline is not None else InlineMode(world, ttl=callback_ttl)
         self._plans: dict[str, Callable[[dict], Call]] = {
             "getMe": self.get_me, "logOut": self._true, "close": self._true,
             "deleteWebhook": self.delete_webhook, "getWebhookInfo": self.get_webhook_info,
@@ -54,6 +57,7 @@ class BotApi:
             "editMessageReplyMarkup": self.edit_message_reply_markup,
             "deleteMessage": self.delete_message,
             "answerCallbackQuery": self.answer_callback_query,
+            "answerInlineQuery": self.answer_inline_query,
             "sendChatAction": self.send_chat_action, "getChat": self.get_chat,
             "getChatMember": self.get_chat_member, "getFile": self.get_file,
             "getChatAdministrators": self.get_chat_administrators,
@@ -75,7 +79,7 @@ class BotApi:
     def get_me(self, p: dict) -> Call:
         me = {**self.world.bot.to_api(), "can_join_groups": True,
               "can_read_all_group_messages": not self.world.privacy_mode,
-              "supports_inline_queries": False, "can_connect_to_business": False,
+              "supports_inline_queries": self.inline.enabled, "can_connect_to_business": False,
               "has_main_web_app": False}
         return Call(lambda: me)
 
@@ -213,7 +217,7 @@ class BotApi:
     def edit_message_text(self, p: dict) -> Call:
         if "rich_message" in p:
             raise bad_request("rich messages are not supported by the sandbox")
-        chat, msg = self._editable(p)
+        chat, msg, inline = self._editable(p)
         text, entities = formatted(p.get("text"), p.get("parse_mode"), p.get("entities"))
         markup = reply_markup(p.get("reply_markup"), inline_only=True)
         if "text" not in msg:
@@ -224,18 +228,23 @@ class BotApi:
         changes = {"text": text, "entities": entities, "parse_mode": p.get("parse_mode"),
                    "source": p.get("text")}
         return self._edit("editMessageText", chat, msg, changes, markup,
-                          p.get("link_preview_options"))
+                          p.get("link_preview_options"), inline)
 
     def edit_message_reply_markup(self, p: dict) -> Call:
-        chat, msg = self._editable(p)
+        chat, msg, inline = self._editable(p)
         markup = reply_markup(p.get("reply_markup"), inline_only=True)
         if msg.get("reply_markup") == markup:
             raise bad_request(NOT_MODIFIED)
-        return self._edit("editMessageReplyMarkup", chat, msg, {}, markup, None)
+        return self._edit("editMessageReplyMarkup", chat, msg, {}, markup, None, inline)
 
-    def _editable(self, p: dict) -> tuple[Chat, dict]:
+    def _editable(self, p: dict) -> tuple[Chat, dict, bool]:
+        """The message an edit names, and whether it was named by inline_message_id."""
         if "inline_message_id" in p:
-            raise bad_request("MESSAGE_ID_INVALID")
+            chat_id, message_id = self.inline.edit_target(str(p["inline_message_id"]))
+            msg = self.world.messages.get((chat_id, message_id))
+            if msg is None:
+                raise bad_request("MESSAGE_ID_INVALID")
+            return self.world.chats[chat_id], msg, True
         if "business_connection_id" in p:
             raise bad_request("business connection not found")
         chat = self.chat(p.get("chat_id"))
@@ -247,13 +256,13 @@ class BotApi:
             raise bad_request("message to edit not found")
         if not self.world.sent_by_bot(chat.id, msg):
             raise bad_request("message can't be edited")
-        return chat, msg
+        return chat, msg, False
 
     def _edit(self, method: str, chat: Chat, msg: dict, changes: dict, markup: dict | None,
-              link_preview: dict | None) -> Call:
+              link_preview: dict | None, inline: bool = False) -> Call:
         world = self.world
 
-        def apply() -> dict:
+        def apply() -> dict | bool:
             if "text" in changes:
                 msg["text"] = changes["text"]
                 if changes["entities"]:
@@ -271,8 +280,8 @@ class BotApi:
             rec.update(changes)
             rec.update(reply_markup=markup, edit_date=msg["edit_date"], edits=rec["edits"] + 1)
             world.log[chat.id].append({**rec, "method": method})
-            return msg
-        return Call(apply, chat)
+            return True if inline else msg  # inline messages aren't the bot's to show
+        return Call(apply, None if inline else chat)
 
     def delete_message(self, p: dict) -> Call:
         chat = self.chat(p.get("chat_id"))
@@ -315,6 +324,9 @@ class BotApi:
             world.log.setdefault(chat_id, []).append({"method": "answerCallbackQuery", **answer})
             return True
         return Call(apply)
+
+    def answer_inline_query(self, p: dict) -> Call:
+        return Call(self.inline.answer(p))
 
     def send_chat_action(self, p: dict) -> Call:
         chat = self.chat(p.get("chat_id"))

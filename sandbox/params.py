@@ -27,6 +27,7 @@ _MISSING = {
     "user_id": "invalid user_id specified",
     "callback_query_id": "query is too old and response timeout expired or query ID is invalid",
     "action": "wrong parameter action in request",
+    "inline_query_id": "QUERY_ID_INVALID",
 }
 _INTEGER = re.compile(r"\s*[-+]?\d+\s*")
 _TRUE = {"true", "1"}

@@ -24,6 +24,7 @@ from sandbox.errors import (
     too_many_requests,
 )
 from sandbox.faults import Fault, FaultPlan
+from sandbox.inline import InlineMode
 from sandbox.limits import FloodControl, FloodLimits, Violation
 from sandbox.methods import BotApi, Call
 from sandbox.params import MAX_UPLOAD_BYTES, Upload, coerce, read_params
@@ -47,7 +48,8 @@ class Sandbox:
                  bot_username: str = DEFAULT_USERNAME, bot_name: str = "Newsbot Test",
                  limits: bool | FloodLimits = False, strict: bool = True,
                  privacy_mode: bool = True, bot_is_admin: bool = False,
-                 callback_ttl: float = 15.0, spec_path: Path | None | object = _USE_DEFAULT_SPEC,
+                 callback_ttl: float = 15.0, inline: bool = True, inline_feedback: bool = False,
+                 spec_path: Path | None | object = _USE_DEFAULT_SPEC,
                  now: Callable[[], float] = time.time,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if not _TOKEN_SHAPE.fullmatch(token):
@@ -59,7 +61,9 @@ class Sandbox:
                                        if spec_path is _USE_DEFAULT_SPEC else spec_path)
         bot = User(int(token.split(":")[0]), bot_name, username=bot_username, is_bot=True)
         self.world = World(bot, now=now, privacy_mode=privacy_mode, bot_is_admin=bot_is_admin)
-        self.api = BotApi(self.world, callback_ttl=callback_ttl)
+        self.inline = InlineMode(self.world, enabled=inline, feedback=inline_feedback,
+                                 ttl=callback_ttl)
+        self.api = BotApi(self.world, callback_ttl=callback_ttl, inline=self.inline)
         self.flood = FloodControl(_limits(limits))
         self._faults = FaultPlan()
         self._clock = clock
@@ -238,6 +242,51 @@ class Sandbox:
     def press(self, chat: Chat | int, user: User | int, message_id: int, data: str, *, forge: bool = False) -> dict:
         """A user presses the button with `data` under the bot's message (forge=True: any data). Returns the query."""
         return copy.deepcopy(self.world.press(chat, user, message_id, data, forge=forge))
+
+    # --- inline mode ------------------------------------------------------------------------
+    def set_inline(self, enabled: bool | None = None, feedback: bool | None = None) -> dict:
+        """Turn inline mode (/setinline) or inline feedback (/setinlinefeedback) on or off."""
+        if enabled is not None:
+            self.inline.enabled = bool(enabled)
+        if feedback is not None:
+            self.inline.feedback = bool(feedback)
+        return {"enabled": self.inline.enabled, "feedback": self.inline.feedback}
+
+    def inline_query(self, user: User | int, query: str = "", *, offset: str = "",
+                     chat: Chat | int | None = None, chat_type: str | None = None,
+                     use_cache: bool = True) -> dict:
+        """The user types `@bot query` in `chat` (chat_type "sender" in their private chat
+        with the bot, else the chat's type; or pass chat_type alone). Queues inline_query and
+        returns it; while Telegram caches an answer to the same query (cache_time, per user if
+        is_personal) nothing reaches the bot and the earlier query comes back, "from_cache": true."""
+        return self.inline.query(user, query, offset=offset, chat=chat, chat_type=chat_type,
+                                 use_cache=use_cache)
+
+    def choose_inline_result(self, query_id: str, result_id: str,
+                             chat: Chat | int | None = None) -> dict:
+        """The user picks a result of the bot's answer: the message is posted in `chat`
+        (default: where they typed) "via @bot" and recorded in sb.messages(chat) with
+        method "chosenInlineResult"; chosen_inline_result follows if feedback is on."""
+        return self.inline.choose(query_id, result_id, chat)
+
+    async def wait_inline_answer(self, query_id: str, timeout: float = 5.0) -> dict:
+        """Wait until the bot answered the inline query; returns the answer as recorded."""
+        deadline = time.monotonic() + timeout
+        while True:
+            entry = self.inline.queries.get(str(query_id))
+            if entry is None:
+                raise ValueError(f"no inline query {query_id}")
+            if entry["answer"] is not None:
+                return copy.deepcopy(entry["answer"]["record"])
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"inline query {query_id} not answered within {timeout}s")
+            await asyncio.sleep(0.02)
+
+    @property
+    def inline_answers(self) -> list[dict]:
+        """Every answerInlineQuery accepted: inline_query_id, query, offset, from, results
+        (as sent), cache_time, is_personal, next_offset, button, date."""
+        return copy.deepcopy(self.inline.answers)
 
     # --- what the bot did -----------------------------------------------------------------
     def bulk_private_chats(self, count: int, language_code: str = "zh") -> list[int]:

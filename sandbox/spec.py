@@ -28,6 +28,8 @@ editMessageText business_connection_id:String chat_id:Integer|String message_id:
 editMessageReplyMarkup business_connection_id:String chat_id:Integer|String message_id:Integer inline_message_id:String reply_markup:InlineKeyboardMarkup
 deleteMessage !chat_id:Integer|String !message_id:Integer
 answerCallbackQuery !callback_query_id:String text:String show_alert:Boolean url:String cache_time:Integer
+answerInlineQuery !inline_query_id:String !results:Array of InlineQueryResult cache_time:Integer is_personal:Boolean next_offset:String button:InlineQueryResultsButton
+setWebhook !url:String certificate:InputFile ip_address:String max_connections:Integer allowed_updates:Array of String drop_pending_updates:Boolean secret_token:String
 sendChatAction business_connection_id:String !chat_id:Integer|String message_thread_id:Integer !action:String
 getChat !chat_id:Integer|String
 getFile !file_id:String
