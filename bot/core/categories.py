@@ -10,9 +10,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from bot.core.clean import fold
+from bot.core.script import match_fold as fold  # names match in either Chinese script
 
-PATH_SPLIT = re.compile(r"\s*(?:/|›|>|»)\s*")
+# A separator and the blanks around it. Blanks before it are only tried from the first of a run: from
+# each blank, `\s*` read to the end of the run again (quadratic on "a" + " " * n + "b/c").
+PATH_SPLIT = re.compile(r"(?:(?<!\s)\s++)?[/›>»]\s*+")
+SUGGEST_SIMILARITY = 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,15 +91,24 @@ def suggest(tree: list[Node], text: str, limit: int = 3) -> tuple[Node, ...]:
     if not needle:
         return ()
     contains = [n for n in tree if needle in fold(n.name) or fold(n.name) in needle]
-    scored = sorted(
-        tree, key=lambda n: (-difflib.SequenceMatcher(None, needle, fold(n.name)).ratio(), n.path)
-    )
-    close = [n for n in scored if difflib.SequenceMatcher(None, needle, fold(n.name)).ratio() >= 0.4]
+    similarity = {n: _similarity(needle, fold(n.name)) for n in tree}
+    scored = sorted(tree, key=lambda n: (-similarity[n], n.path))
+    close = [n for n in scored if similarity[n] >= SUGGEST_SIMILARITY]
     seen: list[Node] = []
     for n in contains + close:
         if n not in seen:
             seen.append(n)
     return tuple(seen[:limit])
+
+
+def _similarity(a: str, b: str) -> float:
+    """difflib's ratio where it can reach SUGGEST_SIMILARITY, else 0. The ratio costs the product of the
+    lengths (a pasted 4,000-character "name" against every category took seconds); its cheap upper
+    bounds rule most pairs out first."""
+    matcher = difflib.SequenceMatcher(None, a, b)
+    if matcher.real_quick_ratio() < SUGGEST_SIMILARITY or matcher.quick_ratio() < SUGGEST_SIMILARITY:
+        return 0.0
+    return matcher.ratio()
 
 
 def by_token(tree: list[Node], token: str) -> Node | None:

@@ -14,6 +14,9 @@ from bot.core.errors import SettingError
 
 MAX_DIGEST_TIMES = 6
 _HHMM = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)$")
+# "23:00-07:00". The start is at most 5 characters (HH:MM): with `\S+?` every dash of "a-a-a-…" was
+# tried as the separator, each followed by a read to the end.
+_QUIET_RANGE = re.compile(r"(\S{1,5}?)\s*+[-–~到至]\s*+(\S++)")
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ def parse_setting(args: list[str]) -> SettingChange | SettingError:
     """`/settings KEY VALUE…` → the columns to store."""
     key = fold(args[0]) if args else ""
     value = " ".join(args[1:]).strip()
-    if key not in {"mode", "time", "times", "quiet", "length", "lang", "language", "tz", "timezone"}:
+    if key not in {"mode", "time", "times", "quiet", "length", "lang", "language", "tz", "timezone", "script"}:
         return SettingError("settings_bad_key", key=args[0][:40] if args else "")
     if not value:
         return SettingError("settings_missing_value", key=key)
@@ -50,7 +53,7 @@ def parse_setting(args: list[str]) -> SettingChange | SettingError:
     if key == "quiet":
         if v in ("off", "none", "关闭", "0"):
             return SettingChange({"quiet_start": None, "quiet_end": None}, "quiet off")
-        m = re.fullmatch(r"(\S+?)\s*[-–~到至]\s*(\S+)", value)
+        m = _QUIET_RANGE.fullmatch(value)
         start, end = (parse_hhmm(m.group(1)), parse_hhmm(m.group(2))) if m else (None, None)
         if not start or not end or start == end:
             return SettingError("settings_bad_quiet")
@@ -64,6 +67,8 @@ def parse_setting(args: list[str]) -> SettingChange | SettingError:
         if lang is None:
             return SettingError("settings_bad_lang")
         return SettingChange({"language": lang}, f"lang {lang}")
+    if key == "script":
+        return _script_setting(v)
     zone = valid_zone(value)
     if zone is None:
         return SettingError("settings_bad_tz", tz=value[:60])
@@ -126,3 +131,20 @@ def last_digest_slot(now: datetime, tz: str, times: tuple[str, ...]) -> datetime
         if best is not None:
             break
     return best.astimezone(now.tzinfo) if best else None
+
+
+# /settings script: how Chinese is shown (bot.core.script); "auto" follows the Telegram client's language.
+_SCRIPTS = {
+    "auto": None, "默认": None, "默認": None, "自动": None, "自動": None,
+    "hans": "hans", "simplified": "hans", "简体": "hans", "簡體": "hans", "zh-hans": "hans", "zh-cn": "hans",
+    "hant": "hant", "traditional": "hant", "繁体": "hant", "繁體": "hant", "zh-hant": "hant",
+    "tw": "tw", "zh-tw": "tw", "台湾": "tw", "台灣": "tw", "臺灣": "tw",
+    "hk": "hk", "zh-hk": "hk", "香港": "hk",
+}
+
+
+def _script_setting(v: str) -> SettingChange | SettingError:
+    if v not in _SCRIPTS:
+        return SettingError("settings_bad_script")
+    script = _SCRIPTS[v]
+    return SettingChange({"script": script}, f"script {script or 'auto'}")

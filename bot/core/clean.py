@@ -9,6 +9,7 @@ import html
 import re
 import unicodedata
 import warnings
+from collections.abc import Callable
 
 from bs4 import (
     BeautifulSoup,
@@ -72,13 +73,17 @@ _SEP = "\x1e"
 _SPACES = re.compile(r"[ \t\u3000\xa0\u2002\u2003\u2009]+")  # invisible ones are dropped, not made spaces
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NUMERIC_ENTITY = re.compile(r"&#(?:\d{1,7}|[xX][0-9a-fA-F]{1,6});")
-_LOOKS_HTML = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*\b[^>]*>|/[a-zA-Z][a-zA-Z0-9]*\s*>|!--)")
+# Markup: a start tag (`<name` then a `>` somewhere after), an end tag `</name>` or a comment. The start
+# tag's `[^>]*>` is not in the regex: searched from every `<a` of "<a<a<a…" it read to the end each time
+# (quadratic). The first start-tag opening decides instead: a later one has less text after it to hold a `>`.
+_MARKUP_OPENING = re.compile(r"<(?:([a-zA-Z][a-zA-Z0-9]*+\b)|/[a-zA-Z][a-zA-Z0-9]*+\s*+>|!--)")
 MAX_PARAGRAPH_CHARS = 20_000
 # Fix (found by tests/security/test_fuzz.py): a 5 MB body of 200,000 <p> or <img> tags took BeautifulSoup ~10 s
 # (the GIL held all along) to build. No article comes near this many elements (the real corpus: < 600),
-# so only the part before the MAX_ELEMENTS-th tag is read.
+# so only the part before the MAX_ELEMENTS-th tag is read. End tags count too: libxml2 looks each one up
+# through all the open elements, so 10,000 <div> and then a million </x> cost 10,000 x 1,000,000 steps.
 MAX_ELEMENTS = 20_000
-_ELEMENT = re.compile(r"<[a-zA-Z]")
+_ELEMENT = re.compile(r"</?[a-zA-Z]")
 
 
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
@@ -201,16 +206,32 @@ def clean_html(body: str) -> tuple[str, ...]:
 
 
 # Markdown in plain-text bodies (Hexo sources are often written in it): the markers go, the text stays.
-MARKDOWN_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
+#
+# Each rule is one pass over the text, so a hostile item cannot freeze the bot. The engine tries a pattern
+# at every position: one that read on to a closing mark and failed there read the rest of the line again
+# from the next position, quadratic on "![![![…", "[[[…" or " **y **y …". But where an opening has no
+# closing mark, no later opening before the point where the first one failed has one either: the second
+# branch of the image, link and bold rules consumes that stretch and puts it back unchanged (its group;
+# the unmatched one expands to ""). The heading's closing `#`s are cut by `_heading` instead of by a lazy
+# group tried against every tail of the line.
+def _heading(m: re.Match[str]) -> str:
+    """`# Title ##` -> `Title`: the text without trailing blanks and without a closing run of `#` that
+    follows a blank (CommonMark's optional closing sequence)."""
+    text = m.group(1).rstrip(" \t")
+    bare = text.rstrip("#")
+    return bare.rstrip(" \t") if len(bare) < len(text) and bare.endswith((" ", "\t")) else text
+
+
+MARKDOWN_RULES: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = tuple(
     (name, re.compile(pattern, re.M), replacement)
     for name, pattern, replacement in (
-        ("image", r"!\[[^\]\n]*\]\([^)\n]*\)", ""),
-        ("link", r"\[([^\]\n]+)\]\((?:https?://|/)[^)\n]*\)", r"\1"),
-        ("bold", r"\*\*(?=\S)([^\n]+?)(?<=\S)\*\*", r"\1"),
-        ("heading", r"^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", r"\1"),
+        ("image", r"!\[[^\]\n]*+\]\([^)\n]*+\)|(!\[[^\]\n]*+)", r"\1"),
+        ("link", r"\[([^\]\n]++)\]\((?:https?://|/)[^)\n]*+\)|(\[[^\]\n]++)", r"\1\2"),
+        ("bold", r"\*\*(?=\S)([^\n]+?)(?<=\S)\*\*|(\*\*(?=\S)[^\n]*+)", r"\1\2"),
+        ("heading", r"^ {0,3}#{1,6}[ \t]++([^\n]*+)", _heading),
         ("quote", r"^ {0,3}>[ \t]?", ""),
-        ("bullet", r"^ {0,3}[-*+][ \t]+(?=\S)", ""),
-        ("fence or rule", r"^ {0,3}(?:```|~~~).*$|^ {0,3}(?:[-*_][ \t]*){3,}$", ""),
+        ("bullet", r"^ {0,3}[-*+][ \t]++(?=\S)", ""),
+        ("fence or rule", r"^ {0,3}(?:```|~~~)[^\n]*+|^ {0,3}(?:[-*_][ \t]*+){3,}+$", ""),
     )
 )
 _MARKDOWN_HINT = re.compile(r"\]\(|\*\*|^ {0,3}(?:#{1,6}[ \t]|>|[-*+][ \t]|```|~~~)", re.M)
@@ -228,7 +249,7 @@ def markdown_to_text(text: str) -> str:
 
 def clean_body(body: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(paragraphs, image URLs shown in the body outside boilerplate blocks)."""
-    if not _LOOKS_HTML.search(body):
+    if not looks_like_html(body):
         return _paragraphs(html.unescape(markdown_to_text(body)).split("\n")), ()
     if not _HTML_PARAGRAPH.search(body):
         # Markdown with a few tags in it (Hexo's <!-- more -->, an <img>): its markers go all the same.
@@ -242,8 +263,19 @@ def clean_body(body: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return _paragraphs(text.replace(_SEP, "\n").split("\n")), tuple(images)
 
 
+def looks_like_html(text: str) -> bool:
+    """Whether `text` has markup in it (a start tag closed somewhere, an end tag, a comment) or is plain."""
+    m = _MARKUP_OPENING.search(text)
+    if m is None or m.group(1) is None:
+        return m is not None
+    # A start tag's name with no `>` after it: no later start tag or end tag has one either; a comment may.
+    return text.find(">", m.end()) >= 0 or text.find("<!--", m.end()) >= 0
+
+
 def _cap_elements(body: str) -> str:
-    """The body up to its MAX_ELEMENTS-th start tag (all of it when it has fewer)."""
+    """The body up to its MAX_ELEMENTS-th tag, start or end (all of it when it has fewer)."""
+    if body.count("<") < MAX_ELEMENTS:  # every tag opens with one: no need to find them
+        return body
     for n, m in enumerate(_ELEMENT.finditer(body)):
         if n >= MAX_ELEMENTS:
             return body[: m.start()]

@@ -161,11 +161,12 @@ def _unquote(value: str) -> str:
         if re.fullmatch(proper, value, re.S) or (value[1] != q and value[-2] != q):
             inner = value[1:-1]
             return (inner.replace("''", "'") if q == "'" else re.sub(r'\\(["\\])', r"\1", inner)).strip()
-    # Broken generators wrap titles in runs of quotes: """""'Title'""""" -> Title
-    m = re.fullmatch(r"""(["']+)(.*?)(["']*)""", value, re.S)
-    if m and m.group(2):
-        inner = m.group(2)
-        if m.group(1)[-1] == "'" and len(m.group(1)) == 1:
+    # Broken generators wrap titles in runs of quotes: """""'Title'""""" -> Title. Cut by hand: a lazy
+    # group before a trailing run of quotes was tried against every tail (quadratic on '"a' + '"' * n + 'x').
+    opening = len(value) - len(value.lstrip("'\""))
+    inner = value[opening:].rstrip("'\"")
+    if opening and inner:
+        if opening == 1 and value[0] == "'":
             inner = inner.replace("''", "'")
         return inner.strip()
     return value.strip("'\" ")
@@ -175,13 +176,24 @@ _LIST_KEYS = frozenset({"categories", "category", "tags"})
 _FLOW_ITEM = re.compile(r"""'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[^,]+""")
 
 
+# Lists nested deeper than this hold no category (bot.core.parse._categories reads MAX_CATEGORY_LEVELS of
+# nesting): reading further cost a recursion per level, a RecursionError at 1,000 and quadratic time before.
+_MAX_FLOW_DEPTH = MAX_CATEGORY_LEVELS + 2
+
+
 def _flow_list(text: str) -> list[object]:
     """`[a, 'b c']` -> ['a', 'b c']; `[[a, b], [c]]` -> [['a', 'b']] (Hexo's first category path)."""
+    depth = 0
     inner = text.strip()[1:-1].strip()
-    if inner.startswith("["):
+    while inner.startswith("[") and depth < _MAX_FLOW_DEPTH:
         end = inner.find("]")
-        return [_flow_list(inner[: end + 1] if end > 0 else inner + "]")]
-    return [s for s in (_unquote(item) for item in _FLOW_ITEM.findall(inner)) if s]
+        inner = (inner[: end + 1] if end > 0 else inner + "]")[1:-1].strip()
+        depth += 1
+    items: list[object] = [] if inner.startswith("[") else [
+        s for s in (_unquote(item) for item in _FLOW_ITEM.findall(inner)) if s]
+    for _ in range(depth):
+        items = [items]
+    return items
 
 
 def salvage_front_matter(front: str) -> dict[str, object]:
@@ -365,12 +377,17 @@ def _one_line(value: str | None) -> str:
     return " ".join(drop_invisible(value or "").split())
 
 
+# A separator and the blanks around it. Blanks before it are only tried from the first of a run: from
+# each blank, `\s*` read to the end of the run again (quadratic on "a" + " " * n + "b/c").
+_CATEGORY_SPLIT = re.compile(r"(?:(?<!\s)\s++)?[/›>,，]\s*+")
+
+
 def _categories(value: object) -> tuple[str, ...]:
     for _ in range(MAX_CATEGORY_LEVELS):  # Hexo's multi-path form [[a, b], [c]]: the first path
         if isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple)):
             value = value[0]
     if isinstance(value, str):
-        parts = re.split(r"\s*(?:/|›|>|,|，)\s*", value) if re.search(r"[/›>,，]", value) else [value]
+        parts = _CATEGORY_SPLIT.split(value) if re.search(r"[/›>,，]", value) else [value]
     elif isinstance(value, (list, tuple)):
         parts = [s for s in (_scalar(v) for v in value) if s is not None]
     else:
@@ -404,8 +421,20 @@ def _plain_lines(front: str, keys: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
+def _without_tags(text: str) -> str:
+    """Every `<…>` replaced by a line break. By hand: a regex tried from each `<` of "<<<<…" read to the end
+    each time; here a `<` with no `>` after it ends the search, as no later one can have one either."""
+    out: list[str] = []
+    pos = 0
+    while (start := text.find("<", pos)) >= 0 and (end := text.find(">", start + 1)) >= 0:
+        out += (text[pos:start], "\n")
+        pos = end + 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def _first_text_line(body: str) -> str:
-    for line in re.sub(r"<[^>]*>", "\n", body).splitlines():
+    for line in _without_tags(body).splitlines():
         line = line.strip(" \t\u3000\xa0")
         if line:
             return line[:200]

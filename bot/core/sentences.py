@@ -140,11 +140,13 @@ def split_sentences(text: str) -> list[str]:
     Closing quotes and brackets stay with their sentence; a stray run of punctuation (a lone `”`,
     `～`) is attached to the sentence before it rather than standing alone.
     """
-    sentences: list[str] = []
+    # Each sentence as its pieces, joined once at the end: `sentences[-1] += piece` copied the sentence
+    # again for every stray piece (quadratic on "a。" + "—。" * n).
+    sentences: list[list[str]] = []
     for line in _LINE_BREAK.split(text):
         for piece in _split_line(line):
             if not _WORDLIKE.search(piece) and sentences:
-                sentences[-1] += piece
+                sentences[-1].append(piece)
             else:
-                sentences.append(piece)
-    return sentences
+                sentences.append([piece])
+    return ["".join(pieces) for pieces in sentences]

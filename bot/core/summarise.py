@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import add
+from typing import NamedTuple
 
 from bot.core.bylines import strip_byline
 from bot.core.model import Article
@@ -71,19 +72,21 @@ _RESTATES_TITLE = 0.75
 
 _TERMINAL = set("。！？；…．｡!?.")
 _PAIRS = (("“", "”"), ("「", "」"), ("『", "』"), ("（", "）"), ("(", ")"), ("《", "》"))
+_PAIRED = re.compile("[“”「」『』（）()《》]")
 _TRAILING_CLOSERS = "”’）】」』》〕〉)]}»›\"'"
 
 _TOKEN = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]+"
     r"|[a-z0-9]+(?:['.][a-z0-9]+)*"
 )
-_STOPWORDS = frozenset(
+_STOPWORD_LIST = (
     """a an the and or but if of to in on at by for from with as is are was were be been being it its
     this that these those he she they we you i his her their our your my me him them us not no so
     than then there here has have had do does did will would can could should may might must
     also just about into over after before more most such which who whom whose what when where
-    why how all any each other some only own same very s t says said""".split()
+    why how all any each other some only own same very s t says said"""
 )
+_STOPWORDS = frozenset(_STOPWORD_LIST.split())
 
 _CLAUSE_MARKS = {"zh": "，,;；", "en": ",;；，", "ja": "，,;；、"}
 
@@ -133,10 +136,11 @@ _BOILERPLATE_ANYWHERE = re.compile(
 )
 # Matched against lower-cased text: a case-insensitive alternation is several times slower. At the
 # start and anywhere apart: with a `^` branch in it, the engine could not skip to where a match starts.
+# Possessive blanks: "image" + " " * n + "x" shared its blanks between two `\s*` in n² ways before failing.
 _BOILERPLATE_EN_START = re.compile(
-    r"copyright|\(c\)|more\s*\.*$"
-    r"|(?:featured |header |lead )?(?:image|photo|picture|video)s?\s*(?:credit|source|via|by)?\s*[:：]"
-    r"|(?:related|read more|read also|see also|source|via|ftc|disclosure|editor'?s note)\s*[:：]"
+    r"copyright|\(c\)|more\s*+\.*+$"
+    r"|(?:featured |header |lead )?(?:image|photo|picture|video)s?\s*+(?:credit|source|via|by)?\s*+[:：]"
+    r"|(?:related|read more|read also|see also|source|via|ftc|disclosure|editor'?s note)\s*+[:：]"
 )
 _BOILERPLATE_EN = re.compile(
     r"all rights reserved|click here|sign up for|subscribe to|follow us|download (?:the|our) app"
@@ -159,20 +163,23 @@ class ScoredSentence:
 
 def _features(text: str) -> set[str]:
     """Similarity features: character bigrams of CJK runs, and words (minus stopwords) otherwise."""
-    feats: list[str] = []
+    feats: set[str] = set()
+    words: list[str] = []
     for tok in _TOKEN.findall(text[:_FEATURE_CHARS].lower()):
-        if tok[0] >= "\u3040":
-            if len(tok) == 1:
-                feats.append(tok)
-            else:
-                feats.extend(map(add, tok, tok[1:]))  # character bigrams
-        elif tok not in _STOPWORDS:
+        if tok[0] < "\u3040":
+            words.append(tok)
+        elif len(tok) == 1:
+            feats.add(tok)
+        else:
+            feats.update(map(add, tok, tok[1:]))  # character bigrams
+    if words:
+        for tok in set(words).difference(_STOPWORDS):
             if tok.endswith("'s"):
                 tok = tok[:-2]
             elif len(tok) > 4 and tok[-1] == "s" and tok[-2] not in "su":
                 tok = tok[:-1]  # crude plural folding: "features" ~ "feature"
-            feats.append(tok)
-    return set(feats)
+            feats.add(tok)
+    return feats
 
 
 def _is_photo_credit(text: str) -> bool:
@@ -202,7 +209,7 @@ def _is_weak(text: str, n_features: int, language: str) -> bool:
     if text.rstrip()[-1] in "：:":
         return True  # a lead-in whose point comes after it
     # Half a quotation: '“2021年军费开支连续第七次增长。' reads broken on its own.
-    return any(text.count(a) != text.count(b) for a, b in _PAIRS)
+    return _PAIRED.search(text) is not None and any(text.count(a) != text.count(b) for a, b in _PAIRS)
 
 
 def _overlap(a: set[str], b: set[str]) -> float:
@@ -221,7 +228,7 @@ def _centrality(feats: list[set[str]], nodes: list[int]) -> dict[int, float]:
     """
     n = len(nodes)
     if n <= 1:
-        return {i: 1.0 for i in nodes}
+        return dict.fromkeys(nodes, 1.0)
     sets = [feats[i] for i in nodes]
     # Most features occur in one sentence only: they count towards the norms, all with the same
     # weight, and never towards a similarity. Set operations find the others without a Python loop.
@@ -239,7 +246,7 @@ def _centrality(feats: list[set[str]], nodes: list[int]) -> dict[int, float]:
     weight_of_df = {m: _fixed(math.log(1.0 + n / m) ** 2) for m in set(df.values())}
     weight = {f: weight_of_df[m] for f, m in df.items()}
     inverse_norms = []
-    for s, common in zip(sets, shared_sets):
+    for s, common in zip(sets, shared_sets, strict=True):
         norm_sq = lone * (len(s) - len(common)) + sum(weight[f] for f in common)
         inverse_norms.append(1.0 / math.sqrt(norm_sq) if norm_sq > 0 else 0.0)
     # Features in more than half the sentences carry no signal.
@@ -250,20 +257,19 @@ def _centrality(feats: list[set[str]], nodes: list[int]) -> dict[int, float]:
     # the sentences b holding f: linear in the features, where comparing every pair was quadratic in
     # the sentences. fsum is exact, so the result does not depend on the order a set is visited in.
     reach: dict[str, float] = dict.fromkeys(chain.from_iterable(linking), 0.0)
-    for links, inv in zip(linking, inverse_norms):
+    for links, inv in zip(linking, inverse_norms, strict=True):
         for f in links:
             reach[f] += inv
     degree = [inv * math.fsum(weight[f] * (reach[f] - inv) for f in links) if links else 0.0
-              for links, inv in zip(linking, inverse_norms)]
-    return dict(zip(nodes, degree))
+              for links, inv in zip(linking, inverse_norms, strict=True)]
+    return dict(zip(nodes, degree, strict=True))
 
 
 def _fixed(x: float) -> int:
     return int(x * 65536.0 + 0.5)
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A sentence as the model sees it (bench/train_summariser.py learns from these).
 
     `eligible` False: never chosen (boilerplate, a byline alone, a fragment, a restatement of the
@@ -329,37 +335,36 @@ def _candidates(
     central = _centrality(sets, live)
     top = max(central.values(), default=0.0) or 1.0
 
-    out = [Candidate(t, False, _is_terminated(t), False, ()) for t in texts]
+    ended = [_is_terminated(t) for t in texts]
+    out = [Candidate(t, False, e, False, ()) for t, e in zip(texts, ended, strict=True)]
     for ordinal, i in enumerate(live):
         s, text = sets[i], texts[i]
         overlap = len(s & title_set)
-        terminated = out[i].terminated
-        eligible = _is_real_sentence(text, len(s), terminated, i in whole, language) and not (
+        if not _is_real_sentence(text, len(s), ended[i], i in whole, language) or (
             title_set and overlap / len(s) >= _RESTATES_TITLE
-        )
+        ):
+            continue  # never chosen: no features needed
         to_title = overlap / math.sqrt(len(s) * len(title_set)) if title_set else 0.0
         vector = model_features(text, central[i] / top, ordinal, to_title, language, decay)
         weak = i in captions or _is_weak(text, len(s), language)
-        out[i] = Candidate(text, eligible, terminated, weak, vector)
+        out[i] = Candidate(text, True, ended[i], weak, vector)
     return out, sets
 
 
 def _analyse(
     paragraphs: Sequence[str], title: str, language: str, priors: bool
-) -> tuple[list[ScoredSentence], list[Candidate], list[set[str]]]:
+) -> tuple[list[float], list[Candidate], list[set[str]]]:
+    """Each candidate's score (0.0: never chosen), the candidates and their similarity features."""
     weights = weights_for(language)
     found, sets = _candidates(paragraphs, title, language, weights.position_decay)
     vector = weights.vector()
-    scored = []
+    scores = [0.0] * len(found)
     for i, c in enumerate(found):
-        value = 0.0
         if c.eligible:
             # Without priors: graph centrality alone (the benchmark's baseline).
             value = model_score(c.vector, vector) if priors else max(c.vector[0], 1e-9)
-            if c.weak:
-                value *= weights.weak
-        scored.append(ScoredSentence(c.text, i, value))
-    return scored, found, sets
+            scores[i] = value * weights.weak if c.weak else value
+    return scores, found, sets
 
 
 def score_sentences(
@@ -369,7 +374,8 @@ def score_sentences(
 
     With `priors=False` the score is graph centrality alone, without position or title similarity.
     """
-    return _analyse(paragraphs, title, language, priors)[0]
+    scores, found, _ = _analyse(paragraphs, title, language, priors)
+    return [ScoredSentence(c.text, i, score) for i, (c, score) in enumerate(zip(found, scores, strict=True))]
 
 
 def _cut_at_clause(text: str, max_chars: int, language: str) -> str | None:
@@ -403,30 +409,31 @@ def summarise(
     max_sentences = min(max(max_sentences, 1), MAX_SENTENCES)
     budget = max_chars if max_chars is not None else DEFAULT_MAX_CHARS.get(language, 160)
     separator = 1 if language == "en" else 0
-    scored, found, sets = _analyse(paragraphs, title, language, priors)
-    ranked = sorted((s for s in scored if s.score > 0.0), key=lambda s: (-s.score, s.index))
+    scores, found, sets = _analyse(paragraphs, title, language, priors)
+    ranked = sorted((i for i, score in enumerate(scores) if score > 0.0), key=lambda i: (-scores[i], i))
     min_relative = weights_for(language).min_relative
 
     chosen: list[tuple[int, str]] = []
     used = 0
     floor = 0.0
-    for s in ranked:
-        if len(chosen) >= max_sentences or s.score < floor:
+    for index in ranked:
+        text, score = found[index].text, scores[index]
+        if len(chosen) >= max_sentences or score < floor:
             break
-        cost = len(s.text) + (separator if chosen else 0)
-        if used + cost > budget or _glues_a_fragment(s.index, chosen, found):
+        cost = len(text) + (separator if chosen else 0)
+        if used + cost > budget or _glues_a_fragment(index, chosen, found):
             continue
-        if any(_overlap(sets[s.index], sets[i]) >= _NEAR_DUPLICATE for i, _ in chosen):
+        if any(_overlap(sets[index], sets[i]) >= _NEAR_DUPLICATE for i, _ in chosen):
             continue
-        chosen.append((s.index, s.text))
+        chosen.append((index, text))
         used += cost
         if len(chosen) == 1:
-            floor = min_relative * s.score
+            floor = min_relative * score
     if not chosen and ranked:
         # No whole sentence fits: a clause of the best one, cut where the article has a clause mark.
-        cut = _cut_at_clause(ranked[0].text, budget, language)
+        cut = _cut_at_clause(found[ranked[0]].text, budget, language)
         if cut is not None:
-            chosen.append((ranked[0].index, cut))
+            chosen.append((ranked[0], cut))
     return [text for _, text in sorted(chosen)]
 
 
