@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import add
-from typing import NamedTuple
 
 from bot.core.bylines import strip_byline
 from bot.core.model import Article
@@ -72,21 +71,19 @@ _RESTATES_TITLE = 0.75
 
 _TERMINAL = set("。！？；…．｡!?.")
 _PAIRS = (("“", "”"), ("「", "」"), ("『", "』"), ("（", "）"), ("(", ")"), ("《", "》"))
-_PAIRED = re.compile("[“”「」『』（）()《》]")
 _TRAILING_CLOSERS = "”’）】」』》〕〉)]}»›\"'"
 
 _TOKEN = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]+"
     r"|[a-z0-9]+(?:['.][a-z0-9]+)*"
 )
-_STOPWORD_LIST = (
+_STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for from with as is are was were be been being it its
     this that these those he she they we you i his her their our your my me him them us not no so
     than then there here has have had do does did will would can could should may might must
     also just about into over after before more most such which who whom whose what when where
-    why how all any each other some only own same very s t says said"""
+    why how all any each other some only own same very s t says said""".split()
 )
-_STOPWORDS = frozenset(_STOPWORD_LIST.split())
 
 _CLAUSE_MARKS = {"zh": "，,;；", "en": ",;；，", "ja": "，,;；、"}
 
@@ -163,23 +160,20 @@ class ScoredSentence:
 
 def _features(text: str) -> set[str]:
     """Similarity features: character bigrams of CJK runs, and words (minus stopwords) otherwise."""
-    feats: set[str] = set()
-    words: list[str] = []
+    feats: list[str] = []
     for tok in _TOKEN.findall(text[:_FEATURE_CHARS].lower()):
-        if tok[0] < "\u3040":
-            words.append(tok)
-        elif len(tok) == 1:
-            feats.add(tok)
-        else:
-            feats.update(map(add, tok, tok[1:]))  # character bigrams
-    if words:
-        for tok in set(words).difference(_STOPWORDS):
+        if tok[0] >= "\u3040":
+            if len(tok) == 1:
+                feats.append(tok)
+            else:
+                feats.extend(map(add, tok, tok[1:]))  # character bigrams
+        elif tok not in _STOPWORDS:
             if tok.endswith("'s"):
                 tok = tok[:-2]
             elif len(tok) > 4 and tok[-1] == "s" and tok[-2] not in "su":
                 tok = tok[:-1]  # crude plural folding: "features" ~ "feature"
-            feats.add(tok)
-    return feats
+            feats.append(tok)
+    return set(feats)
 
 
 def _is_photo_credit(text: str) -> bool:
@@ -209,7 +203,7 @@ def _is_weak(text: str, n_features: int, language: str) -> bool:
     if text.rstrip()[-1] in "：:":
         return True  # a lead-in whose point comes after it
     # Half a quotation: '“2021年军费开支连续第七次增长。' reads broken on its own.
-    return _PAIRED.search(text) is not None and any(text.count(a) != text.count(b) for a, b in _PAIRS)
+    return any(text.count(a) != text.count(b) for a, b in _PAIRS)
 
 
 def _overlap(a: set[str], b: set[str]) -> float:
@@ -228,7 +222,7 @@ def _centrality(feats: list[set[str]], nodes: list[int]) -> dict[int, float]:
     """
     n = len(nodes)
     if n <= 1:
-        return dict.fromkeys(nodes, 1.0)
+        return {i: 1.0 for i in nodes}
     sets = [feats[i] for i in nodes]
     # Most features occur in one sentence only: they count towards the norms, all with the same
     # weight, and never towards a similarity. Set operations find the others without a Python loop.
@@ -246,7 +240,7 @@ def _centrality(feats: list[set[str]], nodes: list[int]) -> dict[int, float]:
     weight_of_df = {m: _fixed(math.log(1.0 + n / m) ** 2) for m in set(df.values())}
     weight = {f: weight_of_df[m] for f, m in df.items()}
     inverse_norms = []
-    for s, common in zip(sets, shared_sets, strict=True):
+    for s, common in zip(sets, shared_sets):
         norm_sq = lone * (len(s) - len(common)) + sum(weight[f] for f in common)
         inverse_norms.append(1.0 / math.sqrt(norm_sq) if norm_sq > 0 else 0.0)
     # Features in more than half the sentences carry no signal.
@@ -257,19 +251,20 @@ def _centrality(feats: list[set[str]], nodes: list[int]) -> dict[int, float]:
     # the sentences b holding f: linear in the features, where comparing every pair was quadratic in
     # the sentences. fsum is exact, so the result does not depend on the order a set is visited in.
     reach: dict[str, float] = dict.fromkeys(chain.from_iterable(linking), 0.0)
-    for links, inv in zip(linking, inverse_norms, strict=True):
+    for links, inv in zip(linking, inverse_norms):
         for f in links:
             reach[f] += inv
     degree = [inv * math.fsum(weight[f] * (reach[f] - inv) for f in links) if links else 0.0
-              for links, inv in zip(linking, inverse_norms, strict=True)]
-    return dict(zip(nodes, degree, strict=True))
+              for links, inv in zip(linking, inverse_norms)]
+    return dict(zip(nodes, degree))
 
 
 def _fixed(x: float) -> int:
     return int(x * 65536.0 + 0.5)
 
 
-class Candidate(NamedTuple):
+@dataclass(frozen=True)
+class Candidate:
     """A sentence as the model sees it (bench/train_summariser.py learns from these).
 
     `eligible` False: never chosen (boilerplate, a byline alone, a fragment, a restatement of the
@@ -335,36 +330,37 @@ def _candidates(
     central = _centrality(sets, live)
     top = max(central.values(), default=0.0) or 1.0
 
-    ended = [_is_terminated(t) for t in texts]
-    out = [Candidate(t, False, e, False, ()) for t, e in zip(texts, ended, strict=True)]
+    out = [Candidate(t, False, _is_terminated(t), False, ()) for t in texts]
     for ordinal, i in enumerate(live):
         s, text = sets[i], texts[i]
         overlap = len(s & title_set)
-        if not _is_real_sentence(text, len(s), ended[i], i in whole, language) or (
+        terminated = out[i].terminated
+        eligible = _is_real_sentence(text, len(s), terminated, i in whole, language) and not (
             title_set and overlap / len(s) >= _RESTATES_TITLE
-        ):
-            continue  # never chosen: no features needed
+        )
         to_title = overlap / math.sqrt(len(s) * len(title_set)) if title_set else 0.0
         vector = model_features(text, central[i] / top, ordinal, to_title, language, decay)
         weak = i in captions or _is_weak(text, len(s), language)
-        out[i] = Candidate(text, True, ended[i], weak, vector)
+        out[i] = Candidate(text, eligible, terminated, weak, vector)
     return out, sets
 
 
 def _analyse(
     paragraphs: Sequence[str], title: str, language: str, priors: bool
-) -> tuple[list[float], list[Candidate], list[set[str]]]:
-    """Each candidate's score (0.0: never chosen), the candidates and their similarity features."""
+) -> tuple[list[ScoredSentence], list[Candidate], list[set[str]]]:
     weights = weights_for(language)
     found, sets = _candidates(paragraphs, title, language, weights.position_decay)
     vector = weights.vector()
-    scores = [0.0] * len(found)
+    scored = []
     for i, c in enumerate(found):
+        value = 0.0
         if c.eligible:
             # Without priors: graph centrality alone (the benchmark's baseline).
             value = model_score(c.vector, vector) if priors else max(c.vector[0], 1e-9)
-            scores[i] = value * weights.weak if c.weak else value
-    return scores, found, sets
+            if c.weak:
+                value *= weights.weak
+        scored.append(ScoredSentence(c.text, i, value))
+    return scored, found, sets
 
 
 def score_sentences(
@@ -374,8 +370,7 @@ def score_sentences(
 
     With `priors=False` the score is graph centrality alone, without position or title similarity.
     """
-    scores, found, _ = _analyse(paragraphs, title, language, priors)
-    return [ScoredSentence(c.text, i, score) for i, (c, score) in enumerate(zip(found, scores, strict=True))]
+    return _analyse(paragraphs, title, language, priors)[0]
 
 
 def _cut_at_clause(text: str, max_chars: int, language: str) -> str | None:
@@ -409,31 +404,30 @@ def summarise(
     max_sentences = min(max(max_sentences, 1), MAX_SENTENCES)
     budget = max_chars if max_chars is not None else DEFAULT_MAX_CHARS.get(language, 160)
     separator = 1 if language == "en" else 0
-    scores, found, sets = _analyse(paragraphs, title, language, priors)
-    ranked = sorted((i for i, score in enumerate(scores) if score > 0.0), key=lambda i: (-scores[i], i))
+    scored, found, sets = _analyse(paragraphs, title, language, priors)
+    ranked = sorted((s for s in scored if s.score > 0.0), key=lambda s: (-s.score, s.index))
     min_relative = weights_for(language).min_relative
 
     chosen: list[tuple[int, str]] = []
     used = 0
     floor = 0.0
-    for index in ranked:
-        text, score = found[index].text, scores[index]
-        if len(chosen) >= max_sentences or score < floor:
+    for s in ranked:
+        if len(chosen) >= max_sentences or s.score < floor:
             break
-        cost = len(text) + (separator if chosen else 0)
-        if used + cost > budget or _glues_a_fragment(index, chosen, found):
+        cost = len(s.text) + (separator if chosen else 0)
+        if used + cost > budget or _glues_a_fragment(s.index, chosen, found):
             continue
-        if any(_overlap(sets[index], sets[i]) >= _NEAR_DUPLICATE for i, _ in chosen):
+        if any(_overlap(sets[s.index], sets[i]) >= _NEAR_DUPLICATE for i, _ in chosen):
             continue
-        chosen.append((index, text))
+        chosen.append((s.index, s.text))
         used += cost
         if len(chosen) == 1:
-            floor = min_relative * score
+            floor = min_relative * s.score
     if not chosen and ranked:
         # No whole sentence fits: a clause of the best one, cut where the article has a clause mark.
-        cut = _cut_at_clause(found[ranked[0]].text, budget, language)
+        cut = _cut_at_clause(ranked[0].text, budget, language)
         if cut is not None:
-            chosen.append((ranked[0], cut))
+            chosen.append((ranked[0].index, cut))
     return [text for _, text in sorted(chosen)]
 
 
