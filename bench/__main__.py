@@ -1,4 +1,4 @@
-"""`python -m bench` (make bench): every benchmark in turn — ingest, summarise, search, fan-out, hostile input.
+"""`python -m bench` (make bench): every benchmark in turn — ingest, summarise, search, fan-out, retention, hostile input.
 
 Each prints its own table with its baseline measured in the same run. `--quick` uses small sizes.
 """
@@ -22,6 +22,8 @@ def main() -> int:
         ("summarise", ["--count", "500" if args.quick else "2000"]),
         ("search", ["--count", "5000" if args.quick else "100000"]),
         ("fanout", ["--chats", "300", "1000"] if args.quick else ["--chats", "1000", "10000"]),
+        ("stall", ["--quick"] if args.quick else []),
+        ("retention", ["--quick"] if args.quick else []),
         ("hostile", ["--quick"] if args.quick else []),
     ]
     print(f"newsbot benchmarks — {datetime.now():%Y-%m-%d %H:%M}, {platform.machine()}, "

@@ -166,7 +166,7 @@ async def fetchnow(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str
 @admin_only
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
     svc = services(context)
-    s = await collect_stats(svc.db, svc.settings.db_path)
+    s = await collect_stats(svc.db, svc.settings.db_path, svc.clock())
 
     def when(dt) -> str:
         return dt.astimezone(svc.settings.timezone).strftime("%Y-%m-%d %H:%M:%S") if dt else t(lang, "never")
@@ -175,7 +175,12 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lang
               inactive=s.chats_inactive, subscriptions=s.subscriptions, watches=s.watches, pending=s.outbox_pending,
               failed=s.sends_failed, feeds=s.feeds, failing=s.feeds_failing, paused=s.feeds_paused,
               poll=when(s.last_poll_at), dispatch=when(s.last_dispatch_at), size=f"{s.db_bytes / 1e6:.1f} MB")
-    await reply(update, t(lang, "stats_body", lines=Markup(lines)))
+    # The same numbers as /metrics (bot/app/metrics.py): the database's, and this process's send counters.
+    sent = svc.delivery.stats
+    ops = t(lang, "stats_ops_lines", due=s.outbox_due, oldest=int(s.oldest_due_seconds), sent=sent.sent,
+            sent_failed=sent.failed, retried=sent.retried, limited=sent.rate_limited,
+            held=int(svc.delivery.limiter.held_seconds), tombstones=s.tombstones)
+    await reply(update, t(lang, "stats_body", lines=Markup(f"{lines}\n{ops}")))
 
 
 @admin_only

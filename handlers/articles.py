@@ -6,6 +6,7 @@ every message within Telegram's limits).
 from __future__ import annotations
 
 import re
+import time
 from zoneinfo import ZoneInfo
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -96,6 +97,13 @@ def _page_reply(chat: ChatRow, page: SearchPage, session_id: int) -> tuple[str, 
     return render.search_page(lang, ZoneInfo(chat.timezone), page), keyboard
 
 
+def _observe_search(context: ContextTypes.DEFAULT_TYPE, seconds: float) -> None:
+    """Search latency for /metrics (bot/app/metrics.py puts the observer in bot_data; absent: no metrics)."""
+    observe = context.application.bot_data.get("observe_search")
+    if observe is not None:
+        observe(seconds)
+
+
 async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat, _ = await ensure_chat(update, context)
     text = argument(context)
@@ -103,7 +111,9 @@ async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await reply(update, t(chat.lang, "search_usage"))
         return
     svc = services(context)
+    started = time.perf_counter()
     page = await search(svc.db, text, limit=SEARCH_PAGE, now=svc.clock())
+    _observe_search(context, time.perf_counter() - started)
     if isinstance(page, QueryError):
         await reply(update, render.search_error(chat.lang, page))
         return
@@ -126,7 +136,9 @@ async def on_search_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     # Answered after the search (milliseconds, see bench/search.py), so that a page which is gone or
     # forged gets an alert and leaves the message as it is.
+    started = time.perf_counter()
     page = await search(svc.db, session.query, limit=SEARCH_PAGE, offset=parsed[1] * SEARCH_PAGE, now=svc.clock())
+    _observe_search(context, time.perf_counter() - started)
     if isinstance(page, QueryError) or not page.hits:
         await query.answer(t(chat.lang, "search_expired"), show_alert=True)
         return

@@ -16,6 +16,7 @@ from bot.core.model import Article
 from bot.core.query import IndexTerms
 from storage.db import Database, inserted_id, on_db_thread
 from storage.index import index_article
+from storage.tombstones import resurfaced
 
 CATEGORY_SEP = "\x1f"
 
@@ -98,6 +99,8 @@ def store_article_sync(
         same = conn.execute("SELECT story_key FROM articles WHERE text_key = ? LIMIT 1", (xkey,)).fetchone()
     if same is not None:
         story, outcome = same[0], Outcome.SAME_STORY
+    else:  # a purged article served again: stored (searchable), its story key buried so it is not pushed twice
+        resurfaced(conn, article.uid, article.content_hash, xkey, story)
 
     cur = conn.execute(
         "INSERT INTO articles (uid, feed_id, source, url, title, categories, category_key, author, published, "

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 import aiosqlite
 
+from storage.backup import pre_migration_backup
 from storage.index import ensure_index, register_functions
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -190,13 +191,40 @@ CACHE_KIB = 16 * 1024          # page cache per connection (a ceiling: pages are
 WAL_CHECKPOINT_PAGES = 4000    # checkpoint when the WAL passes ~16 MB (default ~4 MB)
 
 
-async def connect(path: Path | str, *, migrate_to: int | None = None) -> Database:
-    """Open (creating folder and file) and migrate. The caller closes it; prefer `open_db`."""
+RETENTION_MIGRATION = "retention"  # from this migration on, freed pages go back to the file system
+
+
+async def _incremental_vacuum_on(conn: aiosqlite.Connection, before: int) -> None:
+    """Right after an older database took the retention migration: switch it to incremental vacuum.
+
+    SQLite changes auto_vacuum on a file that has tables only by rewriting it (VACUUM: minutes for a
+    few GB, free disk space the size of the file, nothing else can use the database meanwhile), so it is
+    done once, here, at the start that upgrades the file (after the pre-migration backup). A new file
+    gets the setting before its first table, for free.
+    """
+    version = next((m.version for m in migrations() if m.name == RETENTION_MIGRATION), None)
+    if version is None or not before < version <= await schema_version(conn):
+        return
+    async with conn.execute("PRAGMA auto_vacuum") as cur:
+        row = await cur.fetchone()
+    if row is not None and int(row[0]) != 2:
+        await conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        await conn.execute("VACUUM")
+
+
+async def connect(path: Path | str, *, migrate_to: int | None = None, backup_first: bool = True) -> Database:
+    """Open (creating folder and file) and migrate. The caller closes it; prefer `open_db`.
+
+    An existing file with pending migrations is copied first (`backup_first`, storage.backup:
+    `<db>.vOLD-before-vNEW-<time>.bak` beside it); a file from a newer newsbot is refused (SchemaTooNew).
+    """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = await aiosqlite.connect(str(path), isolation_level=None)
     try:
         conn.row_factory = aiosqlite.Row
+        # Before the first table of a new file (a no-op on an existing one): retention returns space.
+        await conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA synchronous = NORMAL")
@@ -209,7 +237,12 @@ async def connect(path: Path | str, *, migrate_to: int | None = None) -> Databas
         # Search index (migration 0003): its triggers call a Python SQL function, which must exist on
         # the connection before any migration or article write; ensure_index builds it when needed.
         await register_functions(conn)
+        before = await schema_version(conn)
+        target = min(migrate_to if migrate_to is not None else LATEST_VERSION, LATEST_VERSION)
+        if backup_first and 0 < before < target and str(path) != ":memory:":
+            await asyncio.to_thread(pre_migration_backup, path, before, target)
         await migrate(conn, migrate_to)
+        await _incremental_vacuum_on(conn, before)
         await ensure_index(conn)
     except BaseException:
         await conn.close()
@@ -218,8 +251,9 @@ async def connect(path: Path | str, *, migrate_to: int | None = None) -> Databas
 
 
 @asynccontextmanager
-async def open_db(path: Path | str, *, migrate_to: int | None = None) -> AsyncIterator[Database]:
-    db = await connect(path, migrate_to=migrate_to)
+async def open_db(path: Path | str, *, migrate_to: int | None = None,
+                  backup_first: bool = True) -> AsyncIterator[Database]:
+    db = await connect(path, migrate_to=migrate_to, backup_first=backup_first)
     try:
         yield db
     finally:

@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 
 import aiosqlite
 
-from storage.db import Database
+from storage.db import Database, on_db_thread
+from storage.tombstones import bury_articles
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,8 @@ async def delete_feed(db: Database, feed_id: int, *, purge: bool) -> tuple[FeedI
         return None
     async with db.transaction() as conn:
         purged = 0
-        if purge:
+        if purge:  # the stories leave tombstones: re-adding the feed later does not push them again
+            await on_db_thread(conn, lambda c: bury_articles(c, "feed_id = ?", (feed_id,)))
             cur = await conn.execute("DELETE FROM articles WHERE feed_id = ?", (feed_id,))
             purged = cur.rowcount
         await conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))

@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import aiosqlite
 
 from storage.articles import CATEGORY_SEP, StoredArticle, get_articles
-from storage.db import Database, inserted_id
+from storage.db import Database, inserted_id, on_db_thread
+from storage.tombstones import buried_stories
 from storage.watches import WatchMatch
 
 WatchMatcher = Callable[[Database, list[int]], Awaitable[list[WatchMatch]]]  # storage.watches.match_new_articles
@@ -59,7 +61,12 @@ async def match_new_articles(db: Database, now: datetime, watch_matcher: WatchMa
         if not rows:
             break
         ids = [r["id"] for r in rows]
-        watch_hits = await _new_watch_hits(db, rows, watch_matcher) if watch_matcher else []
+        # A story purged by retention lost its outbox rows with its article: its tombstone keeps it from
+        # being queued again (storage/tombstones.py).
+        keys = {r["story_key"] for r in rows}
+        purged = await on_db_thread(db.conn, partial(buried_stories, story_keys=keys))
+        rows = [r for r in rows if r["story_key"] not in purged]
+        watch_hits = await _new_watch_hits(db, rows, watch_matcher) if watch_matcher and rows else []
         async with db.transaction() as conn:
             for r in rows:
                 prefixes = _prefixes(r["category_key"])

@@ -28,6 +28,22 @@ class Stats:
     last_poll_at: datetime | None
     last_dispatch_at: datetime | None
     db_bytes: int         # the SQLite file plus its -wal
+    # Operations (README "Operating newsbot"; the same numbers as /metrics):
+    outbox_due: int = 0                  # messages planned and due now (not waiting for a retry)
+    oldest_due_seconds: float = 0.0      # how long the oldest due message has waited
+    feeds_backoff: int = 0               # feeds waiting out a failure backoff
+    tombstones: int = 0                  # fingerprints of purged stories (storage/tombstones.py)
+    feed_rows: tuple[FeedHealth, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    id: int
+    name: str
+    failures: int
+    paused: bool
+    backoff_seconds: float               # until the next poll while failing, else 0
+    articles: int
 
 
 async def _count(db: Database, sql: str, params: tuple[object, ...] = ()) -> int:
@@ -60,7 +76,8 @@ def database_bytes(db_path: Path | str) -> int:
     return total
 
 
-async def collect_stats(db: Database, db_path: Path | str) -> Stats:
+async def collect_stats(db: Database, db_path: Path | str, now: datetime | None = None) -> Stats:
+    ts = int((now or datetime.now(timezone.utc)).timestamp())
     articles, stories = 0, 0
     row = await db.fetchone("SELECT COUNT(*), COUNT(DISTINCT story_key) FROM articles")
     if row:
@@ -81,4 +98,19 @@ async def collect_stats(db: Database, db_path: Path | str) -> Stats:
         last_poll_at=await _meta_time(db, "last_poll_at"),
         last_dispatch_at=await _meta_time(db, "last_dispatch_at"),
         db_bytes=database_bytes(db_path),
+        outbox_due=await _count(db, "SELECT COUNT(*) FROM sends WHERE state IN ('planned', 'in_flight') "
+                                "AND next_attempt_at <= ?", (ts,)),
+        oldest_due_seconds=max(0, ts - (await _count(
+            db, "SELECT MIN(created_at) FROM sends WHERE state IN ('planned', 'in_flight') AND next_attempt_at <= ?",
+            (ts,)) or ts)),
+        feeds_backoff=await _count(db, "SELECT COUNT(*) FROM feeds WHERE failures > 0 AND paused = 0 "
+                                   "AND next_poll_at > ?", (ts,)),
+        tombstones=await _count(db, "SELECT COUNT(*) FROM story_tombstones")
+        if await _has_table(db, "story_tombstones") else 0,
+        feed_rows=tuple(
+            FeedHealth(int(r[0]), str(r[1]), int(r[2]), bool(r[3]),
+                       float(max(0, (r[4] or 0) - ts)) if r[2] else 0.0, int(r[5]))
+            for r in await db.fetchall(
+                "SELECT f.id, f.name, f.failures, f.paused, f.next_poll_at, "
+                "(SELECT COUNT(*) FROM articles a WHERE a.feed_id = f.id) FROM feeds f ORDER BY f.id")),
     )

@@ -13,6 +13,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
+from bot.app.maintenance import run_maintenance
 from bot.core.i18n import t
 from bot.feeds.egress import EgressPolicy
 from bot.feeds.manage import register_feeds
@@ -36,14 +37,35 @@ async def install(app: Application, svc: Services, *, repeating: bool = True) ->
                                     job_kwargs=JOB_OPTIONS)
         app.job_queue.run_repeating(dispatch_job, interval=svc.settings.dispatch_seconds, first=0.5,
                                     name="dispatch", job_kwargs=JOB_OPTIONS)
+        # Backup and retention (bot/app/maintenance.py): checked hourly, each done once a day.
+        app.job_queue.run_repeating(maintenance_job, interval=MAINTENANCE_TICK, first=MAINTENANCE_FIRST,
+                                    name="maintenance", job_kwargs=JOB_OPTIONS)
+
+
+MAINTENANCE_TICK = 3600.0
+MAINTENANCE_FIRST = 600.0  # not in the busy first minutes after a start
+
+
+async def maintenance_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    try:
+        await run_maintenance(svc.db, svc.settings, svc.clock())
+    except Exception:  # disk full, backup folder gone: report, try again next tick
+        log.exception("event=maintenance_failed")
 
 
 async def dispatch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    health = context.application.bot_data.get("health")  # /healthz: a round that never ends is "stuck"
+    if health is not None:
+        health.dispatch_started()
     try:
         report = await services(context).delivery.dispatch()
     except Exception:  # the database may be locked or full: report, keep the job alive, retry next round
         log.exception("event=dispatch_failed")
         return
+    finally:
+        if health is not None:
+            health.dispatch_finished()
     if report.messages_planned:
         log.info("event=dispatched %s", report)
 
@@ -56,6 +78,9 @@ async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     except Exception:
         log.exception("event=poll_failed")
         return
+    metrics = context.application.bot_data.get("metrics")
+    if metrics is not None:
+        metrics.record_poll(round_.results)
     await notify_admins(context.bot, svc, round_.notices)
     if round_.new_article_ids:
         svc.wake_dispatch()

@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.app import jobs
+from bot.app.metrics import Health, Metrics, OpsServer, Sources, TrackedRequest
 from bot.core.catalogue import en, zh
 from bot.core.settings import Settings
 from bot.delivery.engine import DeliveryEngine
@@ -54,6 +55,11 @@ class BotRuntime:
         self.app: Application | None = None
         self._services: Services | None = None
         self._lock: RunnerLock | None = None
+        # /healthz and /metrics (bot/app/metrics.py): served only when NEWSBOT_METRICS_LISTEN is set.
+        self.health = Health(self.clock, telegram_window=max(90.0, settings.poll_seconds),
+                             dispatch_stuck_after=max(120.0, 10.0 * settings.dispatch_seconds), expect_dispatch=jobs)
+        self.metrics: Metrics | None = None
+        self._ops_server: OpsServer | None = None
 
     @property
     def services(self) -> Services:
@@ -71,8 +77,11 @@ class BotRuntime:
             .token(s.token)
             .base_url(f"{s.api_url}/bot")
             .base_file_url(f"{s.api_url}/file/bot")
-            .connect_timeout(10).read_timeout(15).write_timeout(15).pool_timeout(10)
-            .get_updates_read_timeout(35)
+            # Every answer from the Bot API (long polls and calls) tells /healthz that Telegram is reachable.
+            .request(TrackedRequest(self.health.telegram_reached, connection_pool_size=256, connect_timeout=10,
+                                    read_timeout=15, write_timeout=15, pool_timeout=10))
+            .get_updates_request(TrackedRequest(self.health.telegram_reached, connection_pool_size=1,
+                                                read_timeout=35))
             # Handlers mostly wait (for the database, or for their chat's next send slot): many may run at
             # once, so a user whose replies are paced at 1/s never holds up everyone else's.
             .concurrent_updates(256)
@@ -104,6 +113,11 @@ class BotRuntime:
         app.bot_data["services"] = svc
         await app.initialize()
         await self._register_commands()
+        self.metrics = Metrics(Sources(self.db, str(db_path), engine.stats, self.limiter, self.clock))
+        app.bot_data.update(health=self.health, metrics=self.metrics, observe_search=self.metrics.search_seconds.observe)
+        if self.settings.metrics_listen is not None:
+            self._ops_server = OpsServer(self.metrics, self.health, *self.settings.metrics_listen)
+            await self._ops_server.start()
         await jobs.install(app, svc, repeating=self.jobs)
         await app.start()
         assert self.app.updater is not None
@@ -121,6 +135,9 @@ class BotRuntime:
 
     async def stop(self) -> None:
         """Stop taking updates, finish in-flight sends, close the database."""
+        if self._ops_server is not None:
+            await self._ops_server.stop()
+            self._ops_server = None
         app = self.app
         if app is not None:
             if app.updater is not None and app.updater.running:

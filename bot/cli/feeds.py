@@ -20,7 +20,6 @@ from bot.feeds.egress import EgressPolicy
 from bot.feeds.manage import ANY_FOLDER, add_feed, import_feeds, list_feeds, pause_feed, remove_feed, resume_feed
 from bot.feeds.poller import poll_due_feeds
 from storage.db import open_db
-from storage.stats import collect_stats
 
 
 def _fail(message: str) -> Exception:
@@ -168,24 +167,8 @@ async def cmd_feeds_import(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
-async def cmd_stats(args: argparse.Namespace, settings: Any) -> int:
-    path = _db_path(args, settings)
-    async with open_db(path) as db:
-        s = await collect_stats(db, path)
-    print(f"articles        {s.articles} ({s.stories} stories)")
-    print(f"chats           {s.chats_active} active, {s.chats_inactive} inactive")
-    print(f"subscriptions   {s.subscriptions}")
-    print(f"watches         {s.watches}")
-    print(f"outbox          {s.outbox_pending} pending, {s.sends_failed} failed sends")
-    print(f"feeds           {s.feeds} ({s.feeds_failing} failing, {s.feeds_paused} paused)")
-    print(f"last poll       {_when(s.last_poll_at, settings)}")
-    print(f"last dispatch   {_when(s.last_dispatch_at, settings)}")
-    print(f"database        {s.db_bytes / 1024 / 1024:.1f} MB")
-    return 0
-
-
 def add_commands(subparsers: Any) -> None:
-    """Add `feeds …` and `stats` to the `newsbot` parser's subcommands."""
+    """Add `feeds …` to the `newsbot` parser's subcommands (`stats` is in bot/cli/ops.py)."""
     feeds = subparsers.add_parser("feeds", help="list, add, remove, pause, resume and fetch feeds")
     sub = feeds.add_subparsers(dest="feeds_command", required=True)
 
@@ -227,5 +210,3 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--validate", action="store_true", help="fetch each URL before adding it")
     p.set_defaults(func=cmd_feeds_import)
 
-    p = subparsers.add_parser("stats", help="counts of articles, chats, subscriptions, outbox and feeds")
-    p.set_defaults(func=cmd_stats)

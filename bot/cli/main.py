@@ -23,6 +23,7 @@ from bot.app.logs import RedactTokens, setup_logging
 from bot.app.runtime import BotRuntime
 from bot.cli.demo import run_chat, run_demo
 from bot.cli.feeds import add_commands
+from bot.cli.ops import add_commands as add_ops_commands
 from bot.cli.progress import progress
 from bot.core.errors import CliError, QueryError, RejectedPost
 from bot.core.settings import Settings, SettingsError
@@ -249,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
     add_commands(sub)
+    add_ops_commands(sub)
     return parser
 
 

@@ -35,6 +35,13 @@ class Settings:
     poll_seconds: int = 300
     dispatch_seconds: int = 30
     feeds: tuple[str, ...] = ()
+    # Operations (README "Operating newsbot"): articles older than this many days are purged, 0 keeps all;
+    # a daily backup into backup_dir (keeping the newest backup_keep) when set; /healthz and /metrics on
+    # a loopback host:port when metrics_listen is set (off by default).
+    retention_days: int = 180
+    backup_dir: Path | None = None
+    backup_keep: int = 7
+    metrics_listen: tuple[str, int] | None = None
     # Non-public networks feeds may reach anyway (NEWSBOT_FEEDS_ALLOW); none by default.
     feeds_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Folders an admin may add from a chat (NEWSBOT_FOLDER_ROOTS): these and below; none by default.
@@ -119,6 +126,25 @@ def _webhook(values: Mapping[str, str]) -> tuple[str, tuple[str, int], str]:
     return url, listen, secret
 
 
+def _listen(raw: str, var: str) -> tuple[str, int] | None:
+    """A loopback `host:port` ('127.0.0.1:9464', '[::1]:9464', 'localhost:9464'), or None when empty."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    host, sep, port = raw.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise SettingsError(f"{var}: expected a loopback address:port such as 127.0.0.1:9464, got {raw!r}")
+    if host != "localhost":
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise SettingsError(f"{var}: only a loopback address (127.0.0.1, ::1, localhost) is allowed, got {host!r}")
+    return host, int(port)
+
+
 def settings_from(values: Mapping[str, str]) -> Settings:
     """Settings from variable values (environment over .env); raises SettingsError naming a bad one."""
 
@@ -153,6 +179,11 @@ def settings_from(values: Mapping[str, str]) -> Settings:
         poll_seconds=_int(values.get("NEWSBOT_POLL_SECONDS", "300"), "NEWSBOT_POLL_SECONDS", 1, 86400),
         dispatch_seconds=_int(values.get("NEWSBOT_DISPATCH_SECONDS", "30"), "NEWSBOT_DISPATCH_SECONDS", 1, 3600),
         feeds=feeds,
+        retention_days=_int(values.get("NEWSBOT_RETENTION_DAYS", "180").strip() or "180", "NEWSBOT_RETENTION_DAYS",
+                            0, 36500),
+        backup_dir=Path(values["NEWSBOT_BACKUP_DIR"].strip()) if values.get("NEWSBOT_BACKUP_DIR", "").strip() else None,
+        backup_keep=_int(values.get("NEWSBOT_BACKUP_KEEP", "7").strip() or "7", "NEWSBOT_BACKUP_KEEP", 1, 1000),
+        metrics_listen=_listen(values.get("NEWSBOT_METRICS_LISTEN", ""), "NEWSBOT_METRICS_LISTEN"),
         feeds_allow=_networks(values.get("NEWSBOT_FEEDS_ALLOW", ""), "NEWSBOT_FEEDS_ALLOW"),
         folder_roots=tuple(Path(p.strip()) for p in values.get("NEWSBOT_FOLDER_ROOTS", "").split(",") if p.strip()),
     )

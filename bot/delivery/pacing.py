@@ -50,6 +50,7 @@ class SendLimiter:
         self.chats: OrderedDict[int, Gcra] = OrderedDict()
         self.max_chats = max_chats
         self.held_until = 0.0
+        self.held_seconds = 0.0  # total time sending was held by 429s (metrics, /stats)
         self.interactive_waiting = 0  # replies waiting for the bot's slot: bulk sends hold back meanwhile
 
     def _chat(self, chat_id: int, chat_type: str) -> Gcra:
@@ -93,5 +94,8 @@ class SendLimiter:
 
     def hold(self, seconds: float) -> None:
         """A 429 came back: nothing goes out until `seconds` have passed."""
-        self.held_until = max(self.held_until, self.clock() + seconds)
+        now = self.clock()
+        until = max(self.held_until, now + seconds)
+        self.held_seconds += until - max(self.held_until, now)  # overlapping 429s count once
+        self.held_until = until
         self.overall.hold(self.held_until)

@@ -9,6 +9,7 @@ import pytest
 from bot.feeds.ingest import ingest_paths
 from storage.articles import count_articles, get_article, latest
 from storage.db import LATEST_VERSION, SchemaTooNew, migrations, open_db, schema_version
+from storage.index import index_article
 from storage.search import matching_ids
 from tests.support.posts import write_post
 
@@ -34,6 +35,9 @@ async def test_every_earlier_version_upgrades_and_keeps_data(db_path, start):
             ("迁移测试文章：数据要保留", "海关总署公布了新的统计数据。"),
         )
         await db.write("INSERT INTO summaries (article_id, version, sentences) VALUES (1, 1, '[\"摘要\"]')")
+        if start >= 6:  # from 0006 on the store indexes a new article itself (no insert trigger)
+            await db.run_in_transaction(lambda c: index_article(c, 1, "迁移测试文章：数据要保留",
+                                                                "海关总署公布了新的统计数据。", "科技\x1f", 1700000000))
     async with open_db(db_path) as db:
         assert await schema_version(db.conn) == LATEST_VERSION
         (stored,) = await latest(db)

@@ -190,6 +190,10 @@ MESSAGES = {
     "never": "never",
     "opml_invalid": "Invalid OPML file: {reason}",
     "stats_body": "<b>Stats</b>\n{lines}",
+    "stats_ops_lines": (
+    "due now {due} · oldest waiting {oldest} s\nsent {sent} · failed {sent_failed} · retried {retried} (since start)\n"
+    "429s {limited} · held {held} s\npurged stories remembered {tombstones}"
+    ),
     "import_usage": "Send the OPML file as a document with /import as its caption (or reply to it with /import).",
     "import_result": "Import done: {added} added, {skipped} skipped, {invalid} invalid.",
     # channels, deep links, inline search

@@ -190,6 +190,10 @@ MESSAGES = {
     "never": "从未",
     "opml_invalid": "OPML 文件无效：{reason}",
     "stats_body": "<b>统计</b>\n{lines}",
+    "stats_ops_lines": (
+    "当前待发 {due} · 最久等待 {oldest} 秒\n已发送 {sent} · 失败 {sent_failed} · 重试 {retried}（自启动）\n"
+    "429 次数 {limited} · 暂停 {held} 秒\n已清理故事记录 {tombstones}"
+    ),
     "import_usage": "请把 OPML 文件作为回复附件发送，并在说明里写 /import。",
     "import_result": "导入完成：新增 {added}，跳过 {skipped}，无效 {invalid}。",
     # 频道、深度链接、内联搜索
