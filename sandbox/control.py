@@ -26,9 +26,12 @@ ACTIONS = frozenset({
     "chat_member",
     # inline mode
     "set_inline", "inline_query", "choose_inline_result", "wait_inline_answer",
+    # webhooks
+    "webhook_info", "wait_webhook_idle",
 })
 #: Sandbox properties readable over HTTP (GET).
-PROPERTIES = frozenset({"requests", "violations", "faults", "callback_answers", "inline_answers"})
+PROPERTIES = frozenset({"requests", "violations", "faults", "callback_answers", "inline_answers",
+                        "webhook_deliveries"})
 
 
 def add_control_routes(app: web.Application, sandbox: Any) -> None:

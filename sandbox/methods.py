@@ -22,6 +22,7 @@ from sandbox.inline import InlineMode
 from sandbox.markup import check_photo, formatted, reply_markup
 from sandbox.params import Upload
 from sandbox.state import Chat, World
+from sandbox.webhook import Webhook
 
 CHAT_ACTIONS = frozenset({"typing", "upload_photo", "record_video", "upload_video",
                           "record_voice", "upload_voice", "upload_document", "choose_sticker",
@@ -39,19 +40,22 @@ class Call:
     """A validated call: the chat it addresses (for faults and flood limits) and its effect."""
     apply: Callable[[], object]
     chat: Chat | None = None
+    description: str | None = None  # Telegram's note beside a result ("Webhook was set")
 
 
 class BotApi:
     """Validation and effects of each implemented method (getUpdates lives in the server)."""
 
     def __init__(self, world: World, *, callback_ttl: float = 15.0,
-                 inline: InlineMode | None = None) -> None:
+                 inline: InlineMode | None = None, webhook: Webhook | None = None) -> None:
         self.world = world
         self.callback_ttl = callback_ttl
         self.inline = inline if inline is not None else InlineMode(world, ttl=callback_ttl)
+        self.webhook = webhook if webhook is not None else Webhook(world)
         self._plans: dict[str, Callable[[dict], Call]] = {
             "getMe": self.get_me, "logOut": self._true, "close": self._true,
-            "deleteWebhook": self.delete_webhook, "getWebhookInfo": self.get_webhook_info,
+            "setWebhook": self.set_webhook, "deleteWebhook": self.delete_webhook,
+            "getWebhookInfo": self.get_webhook_info,
             "sendMessage": self.send_message, "sendPhoto": self.send_photo,
             "sendDocument": self.send_document, "editMessageText": self.edit_message_text,
             "editMessageReplyMarkup": self.edit_message_reply_markup,
@@ -86,16 +90,18 @@ class BotApi:
     def _true(self, p: dict) -> Call:
         return Call(lambda: True)
 
+    def set_webhook(self, p: dict) -> Call:
+        config, description = self.webhook.plan_set(p)
+        drop = bool(p.get("drop_pending_updates"))
+        return Call(lambda: self.webhook.apply_set(config, drop), description=description)
+
     def delete_webhook(self, p: dict) -> Call:
-        def apply() -> bool:
-            if p.get("drop_pending_updates"):
-                self.world.updates.drop_all()
-            return True
-        return Call(apply)
+        description = "Webhook was deleted" if self.webhook.active else "Webhook is already deleted"
+        drop = bool(p.get("drop_pending_updates"))
+        return Call(lambda: self.webhook.apply_set(None, drop), description=description)
 
     def get_webhook_info(self, p: dict) -> Call:
-        return Call(lambda: {"url": "", "has_custom_certificate": False,
-                             "pending_update_count": len(self.world.updates.pending())})
+        return Call(self.webhook.info)
 
     # --- sending ------------------------------------------------------------------------
     def send_message(self, p: dict) -> Call:

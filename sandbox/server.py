@@ -30,6 +30,7 @@ from sandbox.methods import BotApi, Call
 from sandbox.params import MAX_UPLOAD_BYTES, Upload, coerce, read_params
 from sandbox.spec import ApiSpec, default_spec_path, load_spec
 from sandbox.state import Chat, SandboxError, User, World
+from sandbox.webhook import WEBHOOK_ACTIVE, Webhook
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
 DEFAULT_USERNAME = "newsbot_test_bot"
@@ -49,6 +50,7 @@ class Sandbox:
                  limits: bool | FloodLimits = False, strict: bool = True,
                  privacy_mode: bool = True, bot_is_admin: bool = False,
                  callback_ttl: float = 15.0, inline: bool = True, inline_feedback: bool = False,
+                 webhook_retry: tuple[float, float] = (0.5, 8.0), webhook_timeout: float = 10.0,
                  spec_path: Path | None | object = _USE_DEFAULT_SPEC,
                  now: Callable[[], float] = time.time,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -63,7 +65,10 @@ class Sandbox:
         self.world = World(bot, now=now, privacy_mode=privacy_mode, bot_is_admin=bot_is_admin)
         self.inline = InlineMode(self.world, enabled=inline, feedback=inline_feedback,
                                  ttl=callback_ttl)
-        self.api = BotApi(self.world, callback_ttl=callback_ttl, inline=self.inline)
+        self.webhook = Webhook(self.world, retry=(float(webhook_retry[0]), float(webhook_retry[1])),
+                               timeout=webhook_timeout)
+        self.api = BotApi(self.world, callback_ttl=callback_ttl, inline=self.inline,
+                          webhook=self.webhook)
         self.flood = FloodControl(_limits(limits))
         self._faults = FaultPlan()
         self._clock = clock
@@ -94,11 +99,13 @@ class Sandbox:
         await site.start()
         bound = self._runner.addresses[0][1]
         self.base_url = f"http://{host}:{bound}"
+        await self.webhook.start()
         return self.base_url
 
     async def stop(self) -> None:
         self._closing = True
         self.world.updates.notify()  # let long polls return before the server goes
+        await self.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -288,6 +295,27 @@ class Sandbox:
         (as sent), cache_time, is_personal, next_offset, button, date."""
         return copy.deepcopy(self.inline.answers)
 
+    # --- webhooks -----------------------------------------------------------------------------
+    def webhook_info(self) -> dict:
+        """What getWebhookInfo answers now (url "" while the bot polls)."""
+        return self.webhook.info()
+
+    @property
+    def webhook_deliveries(self) -> list[dict]:
+        """Every POST to the webhook: update_id, url, attempt (1 = first try), error (None:
+        the bot answered 2xx; else the text getWebhookInfo shows), at."""
+        return copy.deepcopy(self.webhook.deliveries)
+
+    async def wait_webhook_idle(self, timeout: float = 5.0) -> dict:
+        """Wait until a webhook is set and every pending update was delivered; returns
+        webhook_info()."""
+        deadline = time.monotonic() + timeout
+        while not self.webhook.active or self.world.updates.pending(1):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"webhook not idle within {timeout}s: {self.webhook.info()}")
+            await asyncio.sleep(0.02)
+        return self.webhook.info()
+
     # --- what the bot did -----------------------------------------------------------------
     def bulk_private_chats(self, count: int, language_code: str = "zh") -> list[int]:
         """Create `count` users with their private chats at once (benchmarks); returns the chat ids."""
@@ -396,6 +424,8 @@ class Sandbox:
         try:
             result = await self._dispatch(request, entry)
             body, status = {"ok": True, "result": result}, 200
+            if entry.get("answer_description"):
+                body["description"] = entry.pop("answer_description")
         except ApiError as exc:
             body, status = exc.body(), exc.code
             entry["description"] = exc.description
@@ -420,11 +450,15 @@ class Sandbox:
             raise ApiError(413, "Request Entity Too Large") from exc
         entry["params"] = {k: ({"file": v.filename, "size": len(v.data)}
                                if isinstance(v, Upload) else v) for k, v in raw.items()}
+        if spec.name == "setWebhook" and "url" not in raw:
+            raw["url"] = ""  # an empty url removes the webhook
         params = coerce(spec, raw, strict=self.strict)
         if spec.name == "getUpdates":
             return await self._get_updates(params)
         call = self.api.plan(spec.name, params)
         entry["chat_id"] = call.chat.id if call.chat else None
+        if call.description:
+            entry["answer_description"] = call.description
         thread_id = params.get("message_thread_id")
         assert thread_id is None or isinstance(thread_id, int)  # coerce() typed the Integer
         return await self._run(spec.name, call, thread_id)
@@ -459,6 +493,8 @@ class Sandbox:
 
     async def _get_updates(self, p: dict) -> list[dict]:
         queue = self.world.updates
+        if self.webhook.active:
+            raise WEBHOOK_ACTIVE
         self._poll_seq += 1
         mine = self._poll_seq
         queue.notify()  # an older long poll wakes, sees it was superseded and gets 409
@@ -470,6 +506,8 @@ class Sandbox:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(p.get("timeout", 0), 0)
         while True:
+            if self.webhook.active:
+                raise WEBHOOK_ACTIVE
             if mine != self._poll_seq:
                 raise CONFLICT_POLLING
             items = queue.pending(limit)

@@ -120,12 +120,17 @@ class UpdateQueue:
             self._wakeup.set_result(None)
         self._wakeup = None
 
-    async def changed(self, timeout: float) -> None:
-        """Wait until something is pushed or `notify` is called, at most `timeout` seconds."""
+    def wakeup(self) -> asyncio.Future:
+        """A future resolved at the next push or `notify` (take it before checking the queue,
+        so that nothing pushed in between goes unnoticed)."""
         if self._wakeup is None:
             self._wakeup = asyncio.get_running_loop().create_future()
+        return self._wakeup
+
+    async def changed(self, timeout: float) -> None:
+        """Wait until something is pushed or `notify` is called, at most `timeout` seconds."""
         try:
-            await asyncio.wait_for(asyncio.shield(self._wakeup), max(timeout, 0))
+            await asyncio.wait_for(asyncio.shield(self.wakeup()), max(timeout, 0))
         except TimeoutError:
             pass
 

@@ -530,7 +530,13 @@ async def test_required_parameters_hold_without_the_spec_file(http):
         assert "built-in" in sb.spec.version
         assert (await call(http, sb, "sendMessage", text="x"))[1]["description"] == \
             "Bad Request: chat_id is empty"
-        assert (await call(http, sb, "setWebhook", url="https://x.org"))[0] == 404
+        assert (await call(http, sb, "sendPoll", chat_id=1, question="q"))[0] == 404
+        # the methods it implements are built in, webhooks and inline answers included
+        assert (await call(http, sb, "setWebhook", url="https://x.org"))[1]["description"] == \
+            "Bad Request: bad webhook: the sandbox connects to loopback addresses only " \
+            "(127.0.0.0/8, ::1, localhost)"
+        assert (await call(http, sb, "answerInlineQuery", results=[]))[1]["description"] == \
+            "Bad Request: QUERY_ID_INVALID"
 
 
 def test_text_limit_counts_utf16_code_units_as_telegram_does():
