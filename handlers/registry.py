@@ -9,15 +9,18 @@ from telegram.ext import (
     Application,
     BaseHandler,
     CallbackQueryHandler,
+    ChatMemberHandler,
+    ChosenInlineResultHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
 from bot.core.i18n import t
-from handlers import admin, articles, delivery, settings, start, subscriptions, watches
+from handlers import admin, articles, channels, deeplinks, delivery, inline, settings, start, subscriptions, watches
 from handlers.common import rate_limit_gate, reply, user_language
 
 log = logging.getLogger("newsbot.handlers")
@@ -29,6 +32,7 @@ COMMANDS = {
     "settings": settings.settings_command, "digest": delivery.digest_command,
     "latest": articles.latest_command, "read": articles.read_command, "search": articles.search_command,
     "watch": watches.watch_command, "watches": watches.watches_command, "unwatch": watches.unwatch_command,
+    "channels": channels.channels_command, "share": deeplinks.share_command,
     # admins only (each checks): feeds, stats, OPML
     "addfeed": admin.addfeed, "feeds": admin.list_feeds_command, "removefeed": admin.removefeed,
     "pausefeed": admin.pausefeed, "resumefeed": admin.resumefeed, "fetchnow": admin.fetchnow,
@@ -38,7 +42,12 @@ BUTTONS = {
     r"^search:": articles.on_search_button,
     r"^sub:": subscriptions.on_button,
     r"^set:": settings.on_button,
+    r"^dl:sub:": deeplinks.on_confirm,
+    r"^share:": deeplinks.on_share_button,
 }
+# The update types the bot handles: asked for by getUpdates and by setWebhook (bot.app.runtime).
+UPDATE_TYPES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY, Update.CHOSEN_INLINE_RESULT,
+                Update.MY_CHAT_MEMBER]
 
 
 def handlers() -> list[BaseHandler]:
@@ -46,6 +55,9 @@ def handlers() -> list[BaseHandler]:
     table: list[BaseHandler] = [CommandHandler(name, callback) for name, callback in COMMANDS.items()]
     table += [CallbackQueryHandler(callback, pattern=pattern) for pattern, callback in BUTTONS.items()]
     table += [
+        ChatMemberHandler(channels.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        InlineQueryHandler(inline.on_inline_query),
+        ChosenInlineResultHandler(inline.on_chosen),
         MessageHandler(filters.Regex(r"^/read_\d+"), articles.read_command),
         # An OPML file sent as a document with "/import" as its caption.
         MessageHandler(filters.Document.ALL & filters.CaptionRegex(r"^/import(?:@\w+)?\s*$"), admin.import_command),

@@ -1,5 +1,5 @@
-"""/start, /help and /stop: register a chat, explain the bot, pause pushes; and the replies to what nothing
-else handles (unknown commands, buttons no handler claims)."""
+"""/start (also with a deep-link payload), /help and /stop: register a chat, explain the bot, pause pushes;
+and the replies to what nothing else handles (unknown commands, buttons no handler claims)."""
 from __future__ import annotations
 
 from telegram import Update
@@ -15,6 +15,7 @@ from handlers.common import (
     services,
     user_language,
 )
+from handlers.deeplinks import open_payload
 from handlers.subscriptions import category_keyboard
 from storage.chats import set_active
 
@@ -25,6 +26,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, t(existing.lang, "group_admin_only"))
         return
     chat, was_inactive = await ensure_chat(update, context, reactivate=True)
+    if context.args and await open_payload(update, context, chat, context.args[0]):
+        return  # a deep link: t.me/<bot>?start=sub_… or read_…
     lang = chat.lang
     text = t(lang, "start")
     if was_inactive:
@@ -34,7 +37,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat, _ = await ensure_chat(update, context)
-    text = t(chat.lang, "help")
+    text = t(chat.lang, "help", bot=context.bot.username)
     if is_bot_admin(update, context):
         text += t(chat.lang, "help_admin")
     await reply(update, text)

@@ -7,12 +7,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.core.categories import Node, build_tree, by_token, resolve
+from bot.core.categories import Node, build_tree, by_token, category_token, resolve
 from bot.core.i18n import Markup, escape, t
-from bot.core.render import tg_cut
+from bot.core.render import pack_lines, tg_cut
+from handlers.channels import Target, handle, target
 from handlers.common import (
     MAX_ARGUMENT_CHARS,
-    argument,
     can_manage,
     ensure_chat,
     reply,
@@ -25,6 +25,7 @@ from storage.articles import category_counts, category_key
 from storage.chats import ChatRow, list_subscriptions, subscribe, unsubscribe
 
 PAGE_SIZE = 8
+SHARE_BUTTONS = 10
 
 
 async def _tree(context: ContextTypes.DEFAULT_TYPE) -> list[Node]:
@@ -69,81 +70,94 @@ async def categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await reply_lines(update, lines)
 
 
-async def _resolve_or_explain(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatRow, name: str
+async def _resolve_or_explain(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str, name: str
                               ) -> Node | None:
     if len(name) > MAX_ARGUMENT_CHARS:
-        await reply(update, t(chat.lang, "argument_too_long", limit=MAX_ARGUMENT_CHARS))
+        await reply(update, t(lang, "argument_too_long", limit=MAX_ARGUMENT_CHARS))
         return None
     found = resolve(await _tree(context), name)
     if found.node is not None:
         return found.node
     if found.ambiguous:
         names = ", ".join(f"<code>{escape('/'.join(n.path))}</code>" for n in found.candidates)
-        await reply(update, t(chat.lang, "ambiguous_category", name=name, names=Markup(names)))
+        await reply(update, t(lang, "ambiguous_category", name=name, names=Markup(names)))
         return None
-    text = t(chat.lang, "unknown_category", name=name)
+    text = t(lang, "unknown_category", name=name)
     if found.candidates:
         names = ", ".join(f"<code>{escape('/'.join(n.path))}</code>" for n in found.candidates)
-        text += "\n" + t(chat.lang, "did_you_mean", names=Markup(names))
+        text += "\n" + t(lang, "did_you_mean", names=Markup(names))
     await reply(update, text)
     return None
 
 
 async def _name_or_keyboard(update: Update, context: ContextTypes.DEFAULT_TYPE
-                            ) -> tuple[ChatRow, str, int] | None:
-    """(chat, typed name, topic) for /subscribe and /unsubscribe; without a name, shows the keyboard."""
-    chat, _ = await ensure_chat(update, context)
-    if not await require_manager(update, context, chat):
+                            ) -> tuple[Target, str, int] | None:
+    """(target, typed name, topic) for /subscribe and /unsubscribe (this chat, or `@channel name`);
+    without a name, shows the keyboard (for a channel: how to name one)."""
+    tgt = await target(update, context)
+    if tgt is None or not tgt.channel and not await require_manager(update, context, tgt.chat):
         return None
-    name = argument(context)
-    thread = thread_of(update)
+    name = " ".join(tgt.args).strip()
+    thread = 0 if tgt.channel else thread_of(update)
+    if not name and tgt.channel:
+        await reply(update, t(tgt.lang, "channel_subscribe_usage", handle=handle(tgt.chat)))
+        return None
     if not name:
-        keyboard = await category_keyboard(context, chat, 0, thread)
-        await reply(update, t(chat.lang, "subscribe_pick" if keyboard else "no_categories"), keyboard)
+        keyboard = await category_keyboard(context, tgt.chat, 0, thread)
+        await reply(update, t(tgt.lang, "subscribe_pick" if keyboard else "no_categories"), keyboard)
         return None
-    return chat, name, thread
+    return tgt, name, thread
 
 
 async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     found = await _name_or_keyboard(update, context)
     if found is None:
         return
-    chat, name, thread = found
-    node = await _resolve_or_explain(update, context, chat, name)
+    tgt, name, thread = found
+    node = await _resolve_or_explain(update, context, tgt.lang, name)
     if node is None:
         return
     svc = services(context)
-    added = await subscribe(svc.db, chat.id, thread, node.path, svc.clock())
+    added = await subscribe(svc.db, tgt.chat.id, thread, node.path, svc.clock())
     key = "subscribed" if added else "already_subscribed"
-    await reply(update, t(chat.lang, key, path=node.label, name=node.name))
+    await reply(update, tgt.heading + t(tgt.lang, key, path=node.label, name=node.name))
 
 
 async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     found = await _name_or_keyboard(update, context)
     if found is None:
         return
-    chat, name, thread = found
+    tgt, name, thread = found
     # Match against the chat's own subscriptions first, so a category that no longer has articles can go.
-    subs = await list_subscriptions(services(context).db, chat.id, thread)
+    subs = await list_subscriptions(services(context).db, tgt.chat.id, thread)
     own = [Node(s.categories, 0) for s in subs]
-    node = resolve(own, name).node or await _resolve_or_explain(update, context, chat, name)
+    node = resolve(own, name).node or await _resolve_or_explain(update, context, tgt.lang, name)
     if node is None:
         return
-    removed = await unsubscribe(services(context).db, chat.id, thread, node.path)
-    await reply(update, t(chat.lang, "unsubscribed" if removed else "not_subscribed", path=node.label))
+    removed = await unsubscribe(services(context).db, tgt.chat.id, thread, node.path)
+    await reply(update, tgt.heading + t(tgt.lang, "unsubscribed" if removed else "not_subscribed", path=node.label))
 
 
 async def subscriptions_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat, _ = await ensure_chat(update, context)
-    subs = await list_subscriptions(services(context).db, chat.id)
-    if not subs:
-        await reply(update, t(chat.lang, "subscriptions_none"))
+    """The chat's (or a named channel's) subscriptions, with a button under them to share each one."""
+    tgt = await target(update, context)
+    if tgt is None:
         return
-    lines = [t(chat.lang, "subscriptions_header")]
+    subs = await list_subscriptions(services(context).db, tgt.chat.id)
+    if not subs:
+        await reply(update, tgt.heading + t(tgt.lang, "subscriptions_none"))
+        return
+    lines = [tgt.heading + t(tgt.lang, "subscriptions_header")]
     for s in subs:
         topic = f" (#{s.thread_id})" if s.thread_id else ""
         lines.append(f"• {escape(' › '.join(s.categories))}{topic}")
-    await reply_lines(update, lines)
+    texts = pack_lines(lines)
+    for text in texts[:-1]:
+        await reply(update, text)
+    share = [[InlineKeyboardButton(tg_cut(html.unescape(t(tgt.lang, "button_share", name=s.categories[-1])), 60),
+                                   callback_data=f"share:{category_token(s.categories)}")]
+             for s in subs[:SHARE_BUTTONS]]
+    await reply(update, texts[-1], InlineKeyboardMarkup(share))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -29,6 +29,12 @@ class ChatRow:
     timezone: str
     created_at: int
     last_digest_at: int | None
+    username: str | None = None   # lower-case @username of a channel or public group
+    quiet_hold: bool = False      # a channel in quiet hours: hold posts (True) or post them silently
+
+    @property
+    def is_channel(self) -> bool:
+        return self.type == "channel"
 
     @property
     def lang(self) -> str:
@@ -56,7 +62,8 @@ def _chat(row: aiosqlite.Row) -> ChatRow:
         inactive_reason=row["inactive_reason"], mode=row["mode"],
         digest_times=tuple(t for t in row["digest_times"].split(",") if t), quiet_start=row["quiet_start"],
         quiet_end=row["quiet_end"], summary_length=row["summary_length"], timezone=row["timezone"],
-        created_at=row["created_at"], last_digest_at=row["last_digest_at"],
+        created_at=row["created_at"], last_digest_at=row["last_digest_at"], username=row["username"],
+        quiet_hold=bool(row["quiet_hold"]),
     )
 
 
@@ -67,7 +74,7 @@ async def get_chat(db: Database, chat_id: int) -> ChatRow | None:
 
 async def register_chat(
     db: Database, *, chat_id: int, type: str, title: str, is_forum: bool, client_language: str,
-    timezone: str, now: datetime,
+    timezone: str, now: datetime, username: str | None = None,
 ) -> tuple[ChatRow, bool]:
     """Create the chat or refresh it and make it active again. Returns (chat, was_inactive_before)."""
     ts = int(now.timestamp())
@@ -75,11 +82,12 @@ async def register_chat(
         async with conn.execute("SELECT active FROM chats WHERE id = ?", (chat_id,)) as cur:
             before = await cur.fetchone()
         await conn.execute(
-            "INSERT INTO chats (id, type, title, is_forum, client_language, timezone, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET type=excluded.type, title=excluded.title, "
-            "is_forum=excluded.is_forum, client_language=excluded.client_language, active=1, "
-            "inactive_reason=NULL, updated_at=excluded.updated_at",
-            (chat_id, type, title, int(is_forum), client_language, timezone, ts, ts),
+            "INSERT INTO chats (id, type, title, is_forum, client_language, timezone, created_at, updated_at, "
+            "username) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET type=excluded.type, "
+            "title=excluded.title, is_forum=excluded.is_forum, client_language=excluded.client_language, active=1, "
+            "inactive_reason=NULL, updated_at=excluded.updated_at, username=excluded.username",
+            (chat_id, type, title, int(is_forum), client_language, timezone, ts, ts,
+             username.lower() if username else None),
         )
     chat = await get_chat(db, chat_id)
     assert chat is not None
@@ -96,7 +104,7 @@ async def set_active(db: Database, chat_id: int, active: bool, reason: str | Non
 
 
 SETTING_COLUMNS = frozenset({"mode", "digest_times", "quiet_start", "quiet_end", "summary_length", "language",
-                             "timezone"})
+                             "timezone", "quiet_hold"})
 
 
 async def update_settings(db: Database, chat_id: int, now: datetime, **values: object) -> ChatRow | None:

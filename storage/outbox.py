@@ -148,6 +148,7 @@ class PlannedMessage:
     outbox_ids: tuple[int, ...]
     article_ids: tuple[int, ...]
     photo_url: str | None = None
+    silent: bool = False  # sent without a notification sound (a channel's quiet hours)
 
 
 class PlanConflict(RuntimeError):
@@ -163,10 +164,10 @@ async def plan_sends(db: Database, chat_id: int, messages: list[PlannedMessage],
     async with db.transaction() as conn:
         for m in messages:
             cur = await conn.execute(
-                "INSERT INTO sends (chat_id, thread_id, kind, body, photo_url, created_at, item_ids) "
-                "VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO sends (chat_id, thread_id, kind, body, photo_url, created_at, item_ids, silent) "
+                "VALUES (?,?,?,?,?,?,?,?)",
                 (chat_id, m.thread_id, "photo" if m.photo_url else "text", m.body, m.photo_url, ts,
-                 ",".join(map(str, m.article_ids))),
+                 ",".join(map(str, m.article_ids)), int(m.silent)),
             )
             send_id = inserted_id(cur.lastrowid)
             ids.append(send_id)
@@ -193,6 +194,7 @@ class Send:
     photo_url: str | None
     attempts: int
     item_ids: str
+    silent: bool = False
 
 
 DUE_SENDS_CHUNK = 200
@@ -233,7 +235,7 @@ async def due_sends(db: Database, chat_id: int, now: datetime) -> list[Send]:
         (chat_id, int(now.timestamp())),
     )
     return [Send(r["id"], r["chat_id"], r["chat_type"], r["thread_id"], r["kind"], r["body"], r["photo_url"],
-                 r["attempts"], r["item_ids"]) for r in rows]
+                 r["attempts"], r["item_ids"], bool(r["silent"])) for r in rows]
 
 
 async def claim_send(db: Database, send_id: int) -> bool:

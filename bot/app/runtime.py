@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from telegram import BotCommand, BotCommandScopeDefault, Update
+from telegram import BotCommand, BotCommandScopeDefault
 from telegram.error import TelegramError
 from telegram.ext import Application
 
@@ -121,9 +121,21 @@ class BotRuntime:
         await jobs.install(app, svc, repeating=self.jobs)
         await app.start()
         assert self.app.updater is not None
-        await self.app.updater.start_polling(poll_interval=poll_interval, timeout=polling_timeout,
-                                             drop_pending_updates=False, allowed_updates=Update.ALL_TYPES)
-        log.info("event=started bot=%s", self.app.bot.username)
+        s = self.settings
+        if s.webhook:
+            # python-telegram-bot's own server (tornado): setWebhook with the secret and the update types we
+            # handle; every request without the matching X-Telegram-Bot-Api-Secret-Token header is refused
+            # (compared in constant time). Pending updates are kept: Telegram holds them while we restart.
+            host, port = s.webhook_listen
+            await self.app.updater.start_webhook(
+                listen=host, port=port, url_path=s.webhook_path, webhook_url=s.webhook_url,
+                secret_token=s.webhook_secret, allowed_updates=registry.UPDATE_TYPES, drop_pending_updates=False,
+                bootstrap_retries=3)
+        else:
+            # Polling calls deleteWebhook first (a webhook left from webhook mode would make getUpdates fail).
+            await self.app.updater.start_polling(poll_interval=poll_interval, timeout=polling_timeout,
+                                                 drop_pending_updates=False, allowed_updates=registry.UPDATE_TYPES)
+        log.info("event=started bot=%s mode=%s", self.app.bot.username, "webhook" if s.webhook else "polling")
 
     async def _register_commands(self) -> None:
         assert self.app is not None
@@ -134,7 +146,10 @@ class BotRuntime:
             log.warning("event=set_commands_failed error=%r", exc)
 
     async def stop(self) -> None:
-        """Stop taking updates, finish in-flight sends, close the database."""
+        """Stop taking updates (polling: the last batch is confirmed; webhook: the server closes, and
+        Telegram keeps what it could not deliver), handle every update already taken (Application.stop
+        drains the queue), finish in-flight sends, close the database. The webhook stays set, so
+        updates that arrive meanwhile wait at Telegram for the next start."""
         if self._ops_server is not None:
             await self._ops_server.stop()
             self._ops_server = None

@@ -56,6 +56,17 @@ class Transcript:
     def note(self, text: str) -> None:
         print(f"\n— {text}", file=self.out)
 
+    def channel(self, title: str, message: dict) -> None:
+        body = as_terminal_text(message)
+        print(f"📢 {title}: " + body.replace("\n", "\n         "), file=self.out)
+
+    def inline(self, answer: dict) -> None:
+        for n, r in enumerate(answer["results"], start=1):
+            line = f"{r.get('title', '')} — {(r.get('description') or '').splitlines()[0] if r.get('description') else ''}"
+            print(f"         ({n}) {line}", file=self.out)
+        if answer.get("next_offset"):
+            print(f"         … more (next_offset {answer['next_offset']})", file=self.out)
+
 
 @asynccontextmanager
 async def offline_bot(settings: Settings, workdir: Path) -> AsyncIterator[tuple[Sandbox, BotRuntime]]:
@@ -113,6 +124,13 @@ async def run_demo(settings: Settings, posts: Path, out: TextIO = sys.stdout) ->
             await _exchange(sb, chat, ann, f"/subscribe {subscribe_to}", t, "Ann")
             await _exchange(sb, chat, ann, "/settings length 2", t, "Ann")
             await _exchange(sb, chat, ann, "/settings", t, "Ann")
+            t.note("Ann adds the bot to her channel “示例频道” as an administrator who may post")
+            before = len(sb.messages(chat))
+            channel = sb.channel("示例频道", username="demo_news", owner=ann)
+            await sb.wait_for(chat, before + 1, timeout=5)
+            for m in sb.messages(chat)[before:]:
+                t.bot(m)
+            await _exchange(sb, chat, ann, f"/subscribe @demo_news {subscribe_to}", t, "Ann")
             later_report = await ingest_paths(runtime.db, later, default_tz=settings.timezone)
             t.note(f"{later_report.new + later_report.same_story} new posts arrive; the dispatcher runs")
             before = len(sb.messages(chat))
@@ -120,9 +138,20 @@ async def run_demo(settings: Settings, posts: Path, out: TextIO = sys.stdout) ->
             await runtime.delivery.drain(timeout=30)
             for m in sb.messages(chat)[before:]:
                 t.bot(m)
-            await _exchange(sb, chat, ann, f"/search {await _demo_query(runtime)}", t, "Ann")
+            for m in sb.messages(channel):
+                t.channel("示例频道", m)
+            query = await _demo_query(runtime)
+            await _exchange(sb, chat, ann, f"/search {query}", t, "Ann")
             bob = sb.add_user("Bob", username="bob", language_code="en")
             await _exchange(sb, sb.private_chat(bob), bob, "/latest 2", t, "Bob")
+            friends = sb.group("Friends", members=[bob])
+            t.user("Bob", f"@{sb.bot.username} {query}   (inline, in the group “Friends”)")
+            asked = sb.inline_query(bob, query, chat=friends)
+            answer = await sb.wait_inline_answer(asked["id"])
+            t.inline(answer)
+            if answer["results"]:
+                t.note("Bob picks the first result; it is posted in “Friends” via the bot")
+                t.bot(sb.choose_inline_result(asked["id"], answer["results"][0]["id"]))
             t.note("demo finished; run `newsbot chat` to type commands yourself")
     return 0
 

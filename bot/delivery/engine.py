@@ -34,8 +34,9 @@ from telegram.error import (
 )
 
 from bot.core.chat_settings import in_quiet_hours, last_digest_slot
+from bot.core.deeplinks import read_link_template
 from bot.core.digest import DigestItem, plan_messages
-from bot.core.render import MAX_MESSAGE_CHARS, plain_text, tg_cut
+from bot.core.render import MAX_MESSAGE_CHARS, for_channel, plain_text, tg_cut
 from bot.core.summarise import current_summary
 from bot.delivery.pacing import SendLimiter
 from bot.delivery.replies import ENGINE_PACED
@@ -54,7 +55,7 @@ BACKOFF_CAP = timedelta(minutes=10)
 _THREAD_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
 _THREAD_CLOSED = ("topic_closed",)
 _CHAT_GONE = ("chat not found", "bot was kicked", "bot was blocked", "not a member", "have no rights",
-              "not enough rights")
+              "not enough rights", "need administrator rights")  # the last: a channel that demoted the bot
 _HTML_REFUSED = ("parse entities", "too long", "entities")
 
 
@@ -159,8 +160,11 @@ class DeliveryEngine:
         if not items:
             return 0
         digest_at = None
+        # A channel's quiet hours post silently (disable_notification) unless its admins chose to hold.
+        quiet = in_quiet_hours(now, chat.timezone, chat.quiet_start, chat.quiet_end)
+        silent = quiet and chat.is_channel
         if not force:
-            if in_quiet_hours(now, chat.timezone, chat.quiet_start, chat.quiet_end):
+            if quiet and (not chat.is_channel or chat.quiet_hold):
                 return 0
             if chat.mode == "digest":
                 slot = last_digest_slot(now, chat.timezone, chat.digest_times)
@@ -183,7 +187,8 @@ class DeliveryEngine:
         messages = plan_messages(digest_items, lang=chat.lang, tz=ZoneInfo(chat.timezone), now=now,
                                  mode=chat.mode,
                                  sentences=chat.summary_length, photos=self.photos)
-        planned = [outbox.PlannedMessage(m.thread_id, m.body, m.outbox_ids, m.article_ids, m.photo_url)
+        planned = [outbox.PlannedMessage(m.thread_id, self._channel_body(m.body, chat.lang) if chat.is_channel else m.body,
+                                         m.outbox_ids, m.article_ids, m.photo_url, silent=silent)
                    for m in messages]
         try:
             await outbox.plan_sends(self.db, chat_id, planned, now, digest_at=digest_at)
@@ -191,6 +196,10 @@ class DeliveryEngine:
             log.warning("event=plan_conflict %s", exc)
             return 0
         return len(planned)
+
+    def _channel_body(self, body: str, lang: str) -> str:
+        """A channel post links to the article in a private chat instead of a /read command."""
+        return for_channel(body, lang, read_link_template(self.bot.username))
 
     async def _watch_queries(self, chat_id: int, items) -> dict[str, str]:
         if not any(i.reason.startswith("watch:") for i in items):
@@ -366,11 +375,12 @@ class DeliveryEngine:
         parse_mode = ParseMode.HTML if as_html else None
         if send.kind == "photo" and send.photo_url:
             msg = await self.bot.send_photo(chat_id, photo=send.photo_url, caption=body, parse_mode=parse_mode,
-                                            message_thread_id=thread, read_timeout=timeout, write_timeout=timeout,
-                                            connect_timeout=timeout)
+                                            message_thread_id=thread, disable_notification=send.silent or None,
+                                            read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout)
         else:
             msg = await self.bot.send_message(chat_id, body, parse_mode=parse_mode, message_thread_id=thread,
-                                              link_preview_options=NO_PREVIEW, read_timeout=timeout,
+                                              link_preview_options=NO_PREVIEW, disable_notification=send.silent or None,
+                                              read_timeout=timeout,
                                               write_timeout=timeout, connect_timeout=timeout)
         return msg.message_id
 

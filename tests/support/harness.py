@@ -13,6 +13,7 @@ retry_after pass `limiter=SendLimiter()`; a sandbox that enforces flood limits (
 from __future__ import annotations
 
 import asyncio
+import socket
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,13 +35,15 @@ class BotHarness:
     async def running(cls, tmp_path: Path, *, admins: tuple[int, ...] = (), env: dict[str, str] | None = None,
                       clock: Callable[[], datetime] | None = None, jobs: bool = False,
                       sandbox_options: dict | None = None,
-                      limiter: SendLimiter | None = None) -> AsyncIterator["BotHarness"]:
+                      limiter: SendLimiter | None = None, webhook: bool = False) -> AsyncIterator["BotHarness"]:
+        """`webhook=True`: the bot takes updates from its own webhook server (the sandbox POSTs them)."""
         if limiter is None:
             limiter = SendLimiter() if (sandbox_options or {}).get("limits") else unpaced()
         async with Sandbox.running(port=0, **(sandbox_options or {})) as sb:
             settings = load_settings({
                 "TELEGRAM_BOT_TOKEN": sb.token, "TELEGRAM_API_URL": sb.base_url,
                 "NEWSBOT_ADMIN_IDS": ",".join(map(str, admins)), "NEWSBOT_DB": str(tmp_path / "bot.sqlite3"),
+                **(webhook_env() if webhook else {}),
                 **(env or {}),
             }, dotenv=None)
             async with open_db(settings.db_path) as db:
@@ -76,6 +79,15 @@ class BotHarness:
         before = len(self.sb.messages(chat))
         await asyncio.sleep(seconds)
         return self.sb.messages(chat)[before:]
+
+
+def webhook_env(secret: str = "harness-webhook-secret-0123") -> dict[str, str]:
+    """Settings for webhook mode on a free loopback port (the sandbox only posts to loopback)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return {"NEWSBOT_WEBHOOK_URL": f"http://127.0.0.1:{port}/newsbot/webhook",
+            "NEWSBOT_WEBHOOK_LISTEN": f"127.0.0.1:{port}", "NEWSBOT_WEBHOOK_SECRET": secret}
 
 
 def unpaced() -> SendLimiter:
