@@ -11,14 +11,12 @@ functions from the loaded profile, tests that drive the bot through the sandbox 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.support.paths import SYNTH
+from tests.support.corpora import SYNTH_ODD, make_synth
 
 PROFILE = os.environ.get("NEWSBOT_TEST_PROFILE", "fast").strip().lower() or "fast"
 if PROFILE not in ("fast", "thorough"):
@@ -27,7 +25,7 @@ THOROUGH = PROFILE == "thorough"
 
 # No deadline: two xdist workers share two cores, so one slow example is load, not a bug. Time bounds
 # that matter are tested on purpose (tests/security) or measured by `make bench`.
-settings.register_profile("fast", max_examples=60, deadline=None)
+settings.register_profile("fast", max_examples=50, deadline=None)
 settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.register_profile(
     "end-to-end", max_examples=200 if THOROUGH else 12, deadline=None,
@@ -55,16 +53,7 @@ async def db(db_path: Path):
         yield database
 
 
-def make_synth(out: Path, count: int, seed: int = 1, oddities: float = 0.0) -> Path:
-    subprocess.run(
-        [sys.executable, str(SYNTH), "--out", str(out), "--count", str(count), "--seed", str(seed),
-         "--oddities", str(oddities)],
-        check=True, capture_output=True,
-    )
-    return out
-
-
 @pytest.fixture(scope="session")
 def synth_odd(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """3,000 synth posts with 20% defects (shared by the ingest tests)."""
-    return make_synth(tmp_path_factory.mktemp("synth-odd"), 3000, seed=7, oddities=0.2)
+    """Synth posts with 20% defects, generated once per worker (tests/support/corpora.py: SYNTH_ODD)."""
+    return make_synth(tmp_path_factory.mktemp("synth-odd"), SYNTH_ODD)

@@ -11,6 +11,7 @@ import pytest
 
 from bot.feeds.ingest import article_uid, build_article, ingest_paths
 from storage.articles import count_articles, latest
+from tests.support.corpora import SYNTH_ODD
 from tests.support.paths import REAL, SYNTH
 
 
@@ -35,12 +36,12 @@ def synth_manifest(count: int, seed: int, oddities: float) -> list[tuple[str, st
 
 @pytest.fixture(scope="module")
 def manifest():
-    return synth_manifest(3000, 7, 0.2)
+    return synth_manifest(SYNTH_ODD.count, SYNTH_ODD.seed, SYNTH_ODD.oddities)
 
 
 async def test_synth_with_defects_every_kind_stored_or_rejected(db, synth_odd, manifest):
     report = await ingest_paths(db, [synth_odd])
-    assert report.total == 3000
+    assert report.total == SYNTH_ODD.count
     kinds = Counter(kind for _, kind, _ in manifest)
     assert len(kinds) >= 12  # every defect kind is present in this corpus
     rejected = {Path(src).relative_to(synth_odd).as_posix(): reason for src, reason in report.rejected}
