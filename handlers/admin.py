@@ -8,19 +8,22 @@ from __future__ import annotations
 import logging
 import re
 import shlex
+from datetime import timedelta
 from functools import wraps
 from io import BytesIO
+from typing import Any
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core.categories import PATH_SPLIT
 from bot.core.errors import FeedError, OpmlError
+from bot.core.feed_items import redact_url
 from bot.core.i18n import Markup, t
 from bot.core.opml import export_opml, parse_opml
 from bot.feeds import manage as feeds
 from bot.feeds.egress import EgressPolicy
-from bot.feeds.poller import poll_due_feeds
+from bot.feeds.poller import Limits, poll_due_feeds
 from handlers.common import (
     argument,
     ensure_chat,
@@ -54,7 +57,8 @@ def admin_only(handler):
 
 
 def feed_error(lang: str, error: FeedError) -> str:
-    return t(lang, "feed_error", reason=Markup(t(lang, f"feed_err_{error.reason}", detail=error.detail[:300])))
+    return t(lang, "feed_error",
+             reason=Markup(t(lang, f"feed_err_{error.reason}", detail=redact_url(error.detail)[:300])))
 
 
 def _feed_id(context: ContextTypes.DEFAULT_TYPE) -> int | None:
@@ -73,10 +77,10 @@ async def addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str)
         return
     category = tuple(p for p in PATH_SPLIT.split(" ".join(parts[1:])) if p) if len(parts) > 1 else ()
     svc = services(context)
-    # Folders only below NEWSBOT_FOLDER_ROOTS (none by default): a chat must not name the server's files.
+    # Folders only below NEWSBOT_FEED_ROOTS (none by default): a chat must not name the server's files.
     result = await feeds.add_feed(svc.db, parts[0], category, now=svc.clock(),
-                                  egress=EgressPolicy(svc.settings.feeds_allow),
-                                  folder_roots=svc.settings.folder_roots)
+                                  egress=EgressPolicy.of(svc.settings),
+                                  folder_roots=svc.settings.feed_roots)
     if isinstance(result, FeedError):
         await reply(update, feed_error(lang, result))
         return
@@ -85,25 +89,31 @@ async def addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str)
         return
     detail = t(lang, "feed_found", items=result.items if result.items is not None else "?",
                newest=(result.newest_title or "—")[:200])
-    await reply(update, t(lang, "feed_added", id=result.feed.id, name=f"{result.feed.name} ({result.feed.location})",
+    await reply(update, t(lang, "feed_added", id=result.feed.id, name=f"{result.feed.name} ({redact_url(result.feed.location)})",
                           detail=Markup(detail)))
 
 
 @admin_only
 async def list_feeds_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
-    rows = await feeds.list_feeds(services(context).db)
+    svc = services(context)
+    rows = await feeds.list_feeds(svc.db)
     if not rows:
         await reply(update, t(lang, "feeds_none"))
         return
     lines = [t(lang, "feeds_header")]
+    day_ago = svc.clock() - timedelta(days=1)
     for f in rows:
-        error = f"\n   ⚠️ {f.last_error}" if f.last_error and f.failures else ""
-        lines.append(t(lang, "feed_line", id=f.id, status=f.status, name=f.name, kind=f.kind, location=f.location,
-                       articles=f.articles, failures=f.failures, error=error[:300]))
+        error = f"\n   ⚠️ {redact_url(f.last_error)}" if f.last_error and f.failures else ""
+        capped = t(lang, "feed_capped", skipped=f.capped_skipped, deferred=f.capped_deferred,
+                   per_fetch=svc.settings.max_items_per_fetch, per_day=svc.settings.max_new_per_feed_day,
+                   ) if f.capped_since(day_ago) else ""
+        lines.append(t(lang, "feed_line", id=f.id, status=f.status, name=f.name, kind=f.kind,
+                       location=redact_url(f.location), articles=f.articles, failures=f.failures,
+                       error=error[:300]) + capped)
     await reply_lines(update, lines)
 
 
-async def _by_id(update, context, lang, command: str, action) -> None:
+async def _by_id(update, context, lang, command: str, action) -> Any:
     feed_id = _feed_id(context)
     if feed_id is None:
         await reply(update, t(lang, "feed_id_usage", command=command))
@@ -149,13 +159,15 @@ async def fetchnow(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str
         return
     round_ = await poll_due_feeds(svc.db, now=svc.clock(), force=True, feed_id=feed_id,
                                   interval=svc.settings.poll_seconds, default_tz=svc.settings.timezone,
-                                  egress=EgressPolicy(svc.settings.feeds_allow))
+                                  egress=EgressPolicy.of(svc.settings), limits=Limits.of(svc.settings))
     if round_.error is not None:
         await reply(update, t(lang, "feed_not_found", id=feed_id))
         return
     lines = [t(lang, "fetch_line", id=r.feed_id, name=r.name, new=r.new, duplicate=r.duplicate + r.known,
                same=r.same_story, rejected=len(r.rejected),
-               error=Markup(f" ⚠️ {t(lang, f'feed_err_{r.error.reason}', detail=r.error.detail[:200])}") if r.error else "")
+               error=Markup(f" ⚠️ {t(lang, f'feed_err_{r.error.reason}', detail=redact_url(r.error.detail)[:200])}")
+               if r.error else "")
+             + (t(lang, "fetch_capped", skipped=r.over_cap, deferred=r.deferred) if r.over_cap or r.deferred else "")
              for r in round_.results]
     # One line per feed: after an OPML import that is more than one message holds.
     await reply_lines(update, [t(lang, "fetch_result", lines="")] + lines if lines else [t(lang, "fetch_result", lines="—")])
@@ -186,13 +198,15 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lang
 @admin_only
 async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
     svc = services(context)
-    data = export_opml(await feeds.list_feeds(svc.db), now=svc.clock())
+    data = export_opml(await feeds.list_feeds(svc.db), now=svc.clock())  # locations without credentials
+    assert update.effective_message is not None
     await update.effective_message.reply_document(BytesIO(data), filename="newsbot-feeds.opml")
 
 
 @admin_only
 async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
     msg = update.effective_message
+    assert msg is not None
     doc = msg.document or (msg.reply_to_message.document if msg.reply_to_message else None)
     if doc is None:
         await reply(update, t(lang, "import_usage"))
@@ -208,7 +222,7 @@ async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE, lan
         return
     svc = services(context)
     # folder_roots=(): an OPML file from a chat registers URLs only, never the server's folders.
-    report = await feeds.import_feeds(svc.db, parsed.entries, egress=EgressPolicy(svc.settings.feeds_allow),
+    report = await feeds.import_feeds(svc.db, parsed.entries, egress=EgressPolicy.of(svc.settings),
                                       folder_roots=())
     await reply(update, t(lang, "import_result", added=len(report.added), skipped=len(report.skipped),
                           invalid=len(report.invalid) + len(parsed.invalid)))

@@ -1,6 +1,6 @@
 """Feeds and their polling state: add, list, pause, remove, record success or failure, folder file index.
 
-All SQL for the `feeds` and `feed_files` tables. Policy (backoff, when to tell the admins) is decided by
+All SQL for the `feeds` and `feed_files` tables (an RSS feed's items: storage/feed_items.py). Policy (backoff, when to tell the admins) is decided by
 the caller (bot/feeds/poller.py) and passed in; these functions only read and write rows.
 """
 from __future__ import annotations
@@ -39,6 +39,13 @@ class FeedInfo:
     articles: int | None
     etag: str | None = None
     last_modified: str | None = None
+    capped_at: datetime | None = None      # the last successful poll a volume cap held items back
+    capped_skipped: int = 0                # … older items not looked at (items per fetch)
+    capped_deferred: int = 0               # … new items left for a later poll (daily cap)
+
+    def capped_since(self, since: datetime) -> bool:
+        """Whether a volume cap held items back at or after `since` (/feeds shows the last day's)."""
+        return self.capped_at is not None and self.capped_at >= since
 
     @property
     def status(self) -> str:
@@ -74,7 +81,8 @@ def _row_to_feed(row: aiosqlite.Row) -> FeedInfo:
         next_poll_at=_dt(row["next_poll_at"]), last_poll_at=_dt(row["last_poll_at"]),
         failure_notified=bool(row["failure_notified"]),
         articles=int(row["n_articles"]) if row["n_articles"] is not None else None,
-        etag=row["etag"], last_modified=row["last_modified"],
+        etag=row["etag"], last_modified=row["last_modified"], capped_at=_dt(row["capped_at"]),
+        capped_skipped=int(row["capped_skipped"]), capped_deferred=int(row["capped_deferred"]),
     )
 
 
@@ -145,10 +153,12 @@ async def delete_feed(db: Database, feed_id: int, *, purge: bool) -> tuple[FeedI
 async def record_success(
     db: Database, feed_id: int, *, now: datetime, next_poll_at: datetime,
     etag: str | None = None, last_modified: str | None = None, keep_validators: bool = False,
+    capped: tuple[int, int] | None = None,
 ) -> bool:
     """A poll worked: clear the failure state. True when the admins had been told it was failing.
 
-    `keep_validators` (a 304 answer) leaves the stored ETag / Last-Modified as they are.
+    `keep_validators` (a 304 answer) leaves the stored ETag / Last-Modified as they are; `capped`
+    (items not looked at, items deferred) records that a volume cap held items back in this poll.
     """
     async with db.transaction() as conn:
         async with conn.execute("SELECT failure_notified FROM feeds WHERE id = ?", (feed_id,)) as cur:
@@ -156,10 +166,13 @@ async def record_success(
         if row is None:  # removed while it was being polled
             return False
         validators = "" if keep_validators else ", etag = :etag, last_modified = :lm"
+        cap = ", capped_at = :now, capped_skipped = :skipped, capped_deferred = :deferred" if capped else ""
+        skipped, deferred = capped or (0, 0)
         await conn.execute(
             "UPDATE feeds SET last_success = :now, last_poll_at = :now, last_error = NULL, failures = 0, "
-            f"failure_notified = 0, next_poll_at = :next{validators} WHERE id = :id",
-            {"now": _ts(now), "next": _ts(next_poll_at), "etag": etag, "lm": last_modified, "id": feed_id},
+            f"failure_notified = 0, next_poll_at = :next{validators}{cap} WHERE id = :id",
+            {"now": _ts(now), "next": _ts(next_poll_at), "etag": etag, "lm": last_modified, "id": feed_id,
+             "skipped": skipped, "deferred": deferred},
         )
     return bool(row["failure_notified"])
 

@@ -14,10 +14,12 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.app.maintenance import run_maintenance
+from bot.core.errors import FeedError
+from bot.core.feed_items import redact_url
 from bot.core.i18n import t
 from bot.feeds.egress import EgressPolicy
 from bot.feeds.manage import register_feeds
-from bot.feeds.poller import FeedNotice, poll_due_feeds
+from bot.feeds.poller import FeedNotice, Limits, poll_due_feeds
 from handlers.common import Services, services
 from storage.chats import get_chat
 
@@ -28,8 +30,12 @@ JOB_OPTIONS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
 
 async def install(app: Application, svc: Services, *, repeating: bool = True) -> None:
     """Register the configured feeds, start the delivery engine, and (unless `repeating` is off) the jobs."""
-    for result in await register_feeds(svc.db, list(svc.settings.feeds), egress=EgressPolicy(svc.settings.feeds_allow)):
-        log.info("event=feed_registered result=%r", result)
+    for result in await register_feeds(svc.db, list(svc.settings.feeds), egress=EgressPolicy.of(svc.settings)):
+        if isinstance(result, FeedError):
+            log.warning("event=feed_not_registered reason=%s detail=%s", result.reason, redact_url(result.detail))
+        else:
+            log.info("event=feed_registered feed_id=%s created=%s location=%s", result.feed.id, result.created,
+                     redact_url(result.feed.location))
     await svc.delivery.start()
     if repeating:
         assert app.job_queue is not None
@@ -74,7 +80,8 @@ async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     try:
         round_ = await poll_due_feeds(svc.db, now=svc.clock(), interval=svc.settings.poll_seconds,
-                                      default_tz=svc.settings.timezone, egress=EgressPolicy(svc.settings.feeds_allow))
+                                      default_tz=svc.settings.timezone, egress=EgressPolicy.of(svc.settings),
+                                      limits=Limits.of(svc.settings))
     except Exception:
         log.exception("event=poll_failed")
         return
@@ -93,8 +100,8 @@ async def notify_admins(bot: Bot, svc: Services, notices: list[FeedNotice]) -> N
             chat = await get_chat(svc.db, admin)
             lang = chat.lang if chat else "zh"
             if notice.kind == "failing":
-                text = t(lang, "feed_failing_notice", id=notice.feed_id, name=notice.name,
-                         failures=notice.failures, error=str(notice.error or ""))
+                text = t(lang, "feed_failing_notice", id=notice.feed_id, name=redact_url(notice.name),
+                         failures=notice.failures, error=redact_url(str(notice.error or "")))
             else:
                 text = t(lang, "feed_recovered_notice", id=notice.feed_id, name=notice.name)
             try:

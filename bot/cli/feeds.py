@@ -10,15 +10,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from bot.core.errors import CliError, FeedError, OpmlError
+from bot.core.feed_items import redact_url
 from bot.core.opml import MAX_OPML_BYTES, export_opml, parse_opml
 from bot.feeds.egress import EgressPolicy
 from bot.feeds.manage import ANY_FOLDER, add_feed, import_feeds, list_feeds, pause_feed, remove_feed, resume_feed
-from bot.feeds.poller import poll_due_feeds
+from bot.feeds.poller import Limits, poll_due_feeds
 from storage.db import open_db
 
 
@@ -45,33 +46,38 @@ async def cmd_feeds_list(args: argparse.Namespace, settings: Any) -> int:
         feeds = await list_feeds(db)
     if not feeds:
         print("no feeds; add one with: newsbot feeds add FOLDER_OR_URL")
+    day_ago = datetime.now(timezone.utc) - timedelta(days=1)
     for f in feeds:
         category = f" [{' › '.join(f.category)}]" if f.category else ""
         print(f"{f.id:>4}  {f.status:<7} {f.kind:<6} {f.name}{category}  {f.articles} articles  "
               f"last ok {_when(f.last_success, settings)}")
-        print(f"      {f.location}")
+        print(f"      {redact_url(f.location)}")
         if f.last_error:
-            print(f"      last error: {f.last_error} ({f.failures} in a row, "
+            print(f"      last error: {redact_url(f.last_error)} ({f.failures} in a row, "
                   f"next try {_when(f.next_poll_at, settings)})")
+        if f.capped_since(day_ago):
+            print(f"      capped {_when(f.capped_at, settings)}: {f.capped_skipped} older items not looked at "
+                  f"(NEWSBOT_MAX_ITEMS_PER_FETCH={settings.max_items_per_fetch}), {f.capped_deferred} new items "
+                  f"left for later (NEWSBOT_MAX_NEW_PER_FEED_DAY={settings.max_new_per_feed_day})")
     return 0
 
 
 async def cmd_feeds_add(args: argparse.Namespace, settings: Any) -> int:
     async with open_db(_db_path(args, settings)) as db:  # the operator's command: any folder
         got = await add_feed(db, args.location, _category(args.category), validate=not args.no_validate,
-                             name=args.name, http_timeout=args.timeout, egress=EgressPolicy(settings.feeds_allow))
+                             name=args.name, http_timeout=args.timeout, egress=EgressPolicy.of(settings))
     if isinstance(got, FeedError):
-        raise _fail(f"cannot add {args.location}: {got}")
+        raise _fail(f"cannot add {redact_url(args.location)}: {redact_url(str(got))}")
     f = got.feed
     if not got.created:
-        print(f"already a feed: #{f.id} {f.name} ({f.location})")
+        print(f"already a feed: #{f.id} {f.name} ({redact_url(f.location)})")
         return 0
     found = ""
     if got.items is not None:
         found = f", {got.items} {'posts' if f.kind == 'folder' else 'items'}"
         if got.newest_title:
             found += f", newest: {got.newest_title}"
-    print(f"added feed #{f.id} {f.name} ({f.kind}: {f.location}){found}")
+    print(f"added feed #{f.id} {f.name} ({f.kind}: {redact_url(f.location)}){found}")
     return 0
 
 
@@ -107,7 +113,7 @@ async def cmd_feeds_fetch(args: argparse.Namespace, settings: Any) -> int:
         done = await poll_due_feeds(
             db, now=datetime.now(timezone.utc), force=args.all, feed_id=args.id,
             interval=settings.poll_seconds, default_tz=settings.timezone, http_timeout=args.timeout,
-            egress=EgressPolicy(settings.feeds_allow),
+            egress=EgressPolicy.of(settings), limits=Limits.of(settings),
         )
     if done.error is not None:
         raise _fail(f"no feed with id {args.id}")
@@ -115,7 +121,7 @@ async def cmd_feeds_fetch(args: argparse.Namespace, settings: Any) -> int:
         print("no feed is due; use --all to poll every feed now")
     for r in done.results:
         if r.error is not None:
-            print(f"#{r.feed_id} {r.name}: FAILED {r.error} ({r.failures} in a row, "
+            print(f"#{r.feed_id} {r.name}: FAILED {redact_url(str(r.error))} ({r.failures} in a row, "
                   f"next try {_when(r.next_poll_at, settings)})")
             continue
         if r.not_modified:
@@ -127,9 +133,9 @@ async def cmd_feeds_fetch(args: argparse.Namespace, settings: Any) -> int:
         if r.over_cap or r.deferred:
             print(f"  capped: {r.over_cap} older items not looked at, {r.deferred} new items left for later")
         for source, reason in r.rejected[: args.show_rejected]:
-            print(f"  rejected {source}: {reason}")
+            print(f"  rejected {redact_url(source)}: {reason}")
     for n in done.notices:
-        print(f"notice: feed #{n.feed_id} {n.name} {n.kind}" + (f" ({n.error})" if n.error else ""))
+        print(f"notice: feed #{n.feed_id} {n.name} {n.kind}" + (f" ({redact_url(str(n.error))})" if n.error else ""))
     return 0
 
 
@@ -159,11 +165,11 @@ async def cmd_feeds_import(args: argparse.Namespace, settings: Any) -> int:
         raise _fail(f"{args.file}: not imported: {parsed.reason}" + (f" ({parsed.detail})" if parsed.detail else ""))
     async with open_db(_db_path(args, settings)) as db:
         report = await import_feeds(db, parsed.entries, validate=args.validate,
-                                    egress=EgressPolicy(settings.feeds_allow), folder_roots=ANY_FOLDER)
+                                    egress=EgressPolicy.of(settings), folder_roots=ANY_FOLDER)
     invalid = parsed.invalid + report.invalid
     print(f"{len(report.added)} added, {len(report.skipped)} already there, {len(invalid)} invalid")
     for what, reason in invalid:
-        print(f"  invalid {what}: {reason}")
+        print(f"  invalid {redact_url(what)}: {redact_url(reason)}")
     return 0
 
 

@@ -22,13 +22,26 @@ MAX_CATEGORY_LEVELS = 6
 
 __all__ = [
     "MAX_CATEGORY_LEVELS", "article_uid", "clean_category", "entry_fingerprint", "entry_published", "entry_source",
-    "entry_to_article", "item_title", "newest_entries", "parse_feed",
+    "entry_to_article", "item_title", "newest_entries", "parse_feed", "plain_entry", "redact_url",
 ]
 
 
 def article_uid(feed_id: int | None, source: str) -> str:
     """Stable id: the same source in the same feed is always the same article."""
     return hashlib.blake2b(f"{feed_id or 0}|{source}".encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+# "//user:password@" in a URL, anywhere in a text; the run cannot cross "/", "@" or white space (linear).
+_USERINFO = re.compile(r"(?<=//)[^/@\s]{0,1000}@")
+
+
+def redact_url(text: str) -> str:
+    """`text` with the user name and password of every URL in it removed (http://u:pw@host/ → http://host/).
+
+    Feeds with credentials are refused, but an old row, an error message or a redirect may still carry
+    them: everything shown in a chat, written to an export or logged about a feed goes through this.
+    """
+    return _USERINFO.sub("", text) if "@" in text else text
 
 
 def clean_category(category: Iterable[str]) -> tuple[str, ...]:
@@ -122,8 +135,15 @@ _FINGERPRINT_KEYS = (
 )
 
 
-def entry_fingerprint(entry: Any) -> tuple[int, int]:
-    """(size, digest) of everything `entry_to_article` reads from an item, without cleaning anything.
+def plain_entry(entry: Any) -> dict[str, Any]:
+    """The fields `entry_to_article` reads from an item, as a plain dict (to hand an item to a worker).
+
+    Read through the entry's own `get`: feedparser derives some keys (enclosures from the links)."""
+    return {k: v for k in _FINGERPRINT_KEYS if (v := entry.get(k)) is not None}
+
+
+def entry_fingerprint(entry: Any) -> str:
+    """"size:digest" of everything `entry_to_article` reads from an item, without cleaning anything.
 
     The same item seen again with the same fingerprint would build the same Article, so the poller skips
     it before the clean and the summary; a rewritten item has a new fingerprint and is built again.
@@ -132,7 +152,8 @@ def entry_fingerprint(entry: Any) -> tuple[int, int]:
     raw = json.dumps([get(entry, k) for k in _FINGERPRINT_KEYS], default=str, ensure_ascii=False, sort_keys=True)
     data = raw.encode("utf-8", "surrogatepass")
     digest = hashlib.blake2b(data, digest_size=8).digest()
-    return len(data), int.from_bytes(digest, "big", signed=True)  # signed: fits SQLite's INTEGER
+    # The same form migration 0007 gave the fingerprints stored before it (a signed 64-bit digest).
+    return f"{len(data)}:{int.from_bytes(digest, 'big', signed=True)}"
 
 
 def newest_entries(entries: Sequence[Any], limit: int) -> list[Any]:

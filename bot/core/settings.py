@@ -18,6 +18,12 @@ DEFAULT_TZ = "Asia/Shanghai"
 DEFAULT_WEBHOOK_LISTEN = ("127.0.0.1", 8443)
 # Telegram's secret_token is 1-256 characters of A-Z, a-z, 0-9, _ and -; at least 16 here, so it is a secret.
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
+DEFAULT_MAX_ITEMS_PER_FETCH = 100
+DEFAULT_MAX_NEW_PER_FEED_DAY = 1000
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+# Earlier names: refused with a pointer to the new one, so a stale .env does not silently lose its meaning.
+_RENAMED = {"NEWSBOT_FEEDS_ALLOW": "NEWSBOT_ALLOW_PRIVATE_NETWORKS", "NEWSBOT_FOLDER_ROOTS": "NEWSBOT_FEED_ROOTS"}
 
 
 class SettingsError(ValueError):
@@ -42,10 +48,15 @@ class Settings:
     backup_dir: Path | None = None
     backup_keep: int = 7
     metrics_listen: tuple[str, int] | None = None
-    # Non-public networks feeds may reach anyway (NEWSBOT_FEEDS_ALLOW); none by default.
-    feeds_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-    # Folders an admin may add from a chat (NEWSBOT_FOLDER_ROOTS): these and below; none by default.
-    folder_roots: tuple[Path, ...] = ()
+    # NEWSBOT_ALLOW_PRIVATE_NETWORKS: "1"/"true" lets feeds reach private, loopback and link-local
+    # addresses (a LAN feed); a CIDR list allows just those networks. Off by default: public addresses only.
+    allow_private_networks: bool = False
+    private_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Folders an admin may add from a chat or an OPML import (NEWSBOT_FEED_ROOTS): these and below; none by default.
+    feed_roots: tuple[Path, ...] = ()
+    # Volume caps per RSS/Atom feed: the newest N items of each fetch, and new articles per 24 hours.
+    max_items_per_fetch: int = DEFAULT_MAX_ITEMS_PER_FETCH
+    max_new_per_feed_day: int = DEFAULT_MAX_NEW_PER_FEED_DAY
     # Webhook mode (NEWSBOT_WEBHOOK_URL set): the public HTTPS URL Telegram posts updates to, the local
     # address:port the bot listens on behind the reverse proxy, and the secret every request must carry.
     webhook_url: str = ""
@@ -94,6 +105,42 @@ def _networks(raw: str, var: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv
     return tuple(nets)
 
 
+def _private_networks(raw: str, var: str) -> tuple[bool, tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]]:
+    """(allow every private network, allowed networks): a boolean, or a comma-separated CIDR list."""
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True, ()
+    if word in _FALSE:
+        return False, ()
+    try:
+        return False, _networks(raw, var)
+    except SettingsError as exc:
+        raise SettingsError(f"{exc} — or 1 / true for every private network") from None
+
+
+def _roots(raw: str) -> tuple[Path, ...]:
+    return tuple(Path(p.strip()) for p in raw.split(":") if p.strip())
+
+
+def _listen(raw: str, var: str) -> tuple[str, int] | None:
+    """A loopback `host:port` ('127.0.0.1:9464', '[::1]:9464', 'localhost:9464'), or None when empty."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    host, sep, port = raw.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise SettingsError(f"{var}: expected a loopback address:port such as 127.0.0.1:9464, got {raw!r}")
+    if host != "localhost":
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise SettingsError(f"{var}: only a loopback address (127.0.0.1, ::1, localhost) is allowed, got {host!r}")
+    return host, int(port)
+
+
 def _webhook(values: Mapping[str, str]) -> tuple[str, tuple[str, int], str]:
     """NEWSBOT_WEBHOOK_URL / _LISTEN / _SECRET: the secret is required when the URL is set."""
     url = values.get("NEWSBOT_WEBHOOK_URL", "").strip()
@@ -126,25 +173,6 @@ def _webhook(values: Mapping[str, str]) -> tuple[str, tuple[str, int], str]:
     return url, listen, secret
 
 
-def _listen(raw: str, var: str) -> tuple[str, int] | None:
-    """A loopback `host:port` ('127.0.0.1:9464', '[::1]:9464', 'localhost:9464'), or None when empty."""
-    raw = raw.strip()
-    if not raw:
-        return None
-    host, sep, port = raw.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise SettingsError(f"{var}: expected a loopback address:port such as 127.0.0.1:9464, got {raw!r}")
-    if host != "localhost":
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise SettingsError(f"{var}: only a loopback address (127.0.0.1, ::1, localhost) is allowed, got {host!r}")
-    return host, int(port)
-
-
 def settings_from(values: Mapping[str, str]) -> Settings:
     """Settings from variable values (environment over .env); raises SettingsError naming a bad one."""
 
@@ -167,6 +195,11 @@ def settings_from(values: Mapping[str, str]) -> Settings:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(f"NEWSBOT_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {level!r}")
     feeds = tuple(p.strip() for p in values.get("NEWSBOT_FEEDS", "").split(",") if p.strip())
+    for old, new in _RENAMED.items():
+        if values.get(old, "").strip():
+            raise SettingsError(f"{old}: renamed to {new} (see .env.example)")
+    allow_private, networks = _private_networks(
+        values.get("NEWSBOT_ALLOW_PRIVATE_NETWORKS", ""), "NEWSBOT_ALLOW_PRIVATE_NETWORKS")
     webhook_url, webhook_listen, webhook_secret = _webhook(values)
     return Settings(
         webhook_url=webhook_url, webhook_listen=webhook_listen, webhook_secret=webhook_secret,
@@ -184,6 +217,11 @@ def settings_from(values: Mapping[str, str]) -> Settings:
         backup_dir=Path(values["NEWSBOT_BACKUP_DIR"].strip()) if values.get("NEWSBOT_BACKUP_DIR", "").strip() else None,
         backup_keep=_int(values.get("NEWSBOT_BACKUP_KEEP", "7").strip() or "7", "NEWSBOT_BACKUP_KEEP", 1, 1000),
         metrics_listen=_listen(values.get("NEWSBOT_METRICS_LISTEN", ""), "NEWSBOT_METRICS_LISTEN"),
-        feeds_allow=_networks(values.get("NEWSBOT_FEEDS_ALLOW", ""), "NEWSBOT_FEEDS_ALLOW"),
-        folder_roots=tuple(Path(p.strip()) for p in values.get("NEWSBOT_FOLDER_ROOTS", "").split(",") if p.strip()),
+        allow_private_networks=allow_private,
+        private_networks=networks,
+        feed_roots=_roots(values.get("NEWSBOT_FEED_ROOTS", "")),
+        max_items_per_fetch=_int(values.get("NEWSBOT_MAX_ITEMS_PER_FETCH", str(DEFAULT_MAX_ITEMS_PER_FETCH)),
+                                 "NEWSBOT_MAX_ITEMS_PER_FETCH", 1, 100_000),
+        max_new_per_feed_day=_int(values.get("NEWSBOT_MAX_NEW_PER_FEED_DAY", str(DEFAULT_MAX_NEW_PER_FEED_DAY)),
+                                  "NEWSBOT_MAX_NEW_PER_FEED_DAY", 1, 1_000_000),
     )

@@ -5,7 +5,9 @@ loopback, private, link-local, CGNAT, multicast, reserved, unspecified, a cloud 
 any spelling (2852039166, 0x7f.1, [::ffff:127.0.0.1], 6to4/NAT64/Teredo forms by their embedded IPv4).
 Host names are vetted where aiohttp resolves them (`GuardedResolver`), so the connection goes to the
 address that was vetted and a DNS answer that changes between the check and the connect cannot slip
-through. The operator can allow networks (NEWSBOT_FEEDS_ALLOW=127.0.0.1/32,10.0.0.0/8).
+through. The operator can allow their LAN (NEWSBOT_ALLOW_PRIVATE_NETWORKS=1: private, loopback and
+link-local addresses, never a cloud metadata or multicast one) or listed networks
+(NEWSBOT_ALLOW_PRIVATE_NETWORKS=127.0.0.1/32,10.0.0.0/8).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from bot.core.errors import FeedError
+from bot.core.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -45,18 +48,27 @@ class Blocked(OSError):
 
 @dataclass(frozen=True, slots=True)
 class EgressPolicy:
-    """Which non-public networks feeds may reach anyway (none by default)."""
+    """Which non-public networks feeds may reach anyway: `allow` lists networks, `private` allows every
+    private, loopback and link-local address (but no cloud metadata or multicast one). None by default."""
 
     allow: tuple[IPNetwork, ...] = ()
+    private: bool = False
 
     @classmethod
     def allowing(cls, *cidrs: str) -> EgressPolicy:
         return cls(tuple(ipaddress.ip_network(c, strict=False) for c in cidrs))
 
+    @classmethod
+    def of(cls, settings: Settings) -> EgressPolicy:
+        """The policy NEWSBOT_ALLOW_PRIVATE_NETWORKS asks for."""
+        return cls(settings.private_networks, settings.allow_private_networks)
+
     def refusal(self, address: IPAddress) -> FeedError | None:
         """None when feeds may connect to `address`, else FeedError("blocked_address")."""
         embedded = embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else None
         if any(a in net for net in self.allow for a in (address, embedded) if a is not None and a.version == net.version):
+            return None
+        if self.private and not any(a in METADATA_ADDRESSES or a.is_multicast for a in (address, embedded) if a):
             return None
         if embedded is not None and address not in _IPV4_COMPATIBLE:  # judged by the IPv4 address it reaches
             why = _why_not_public(embedded)

@@ -12,8 +12,9 @@ import aiohttp
 from yarl import URL
 
 from bot.core.errors import FeedError
-from bot.core.feed_items import entry_published, item_title, parse_feed
 from bot.feeds.egress import FeedSession, blocked_cause, check_url
+from bot.feeds.tasks import NotAFeed, inspect_document
+from bot.feeds.workers import DOCUMENT_BUDGET, TookTooLong, WorkerFailed, WorkerPool, shared_pool
 
 DEFAULT_HTTP_TIMEOUT = 20              # seconds for a whole fetch, body included
 MAX_FEED_BYTES = 10 * 1024 * 1024      # a feed document larger than this is refused while streaming
@@ -110,12 +111,15 @@ async def _read(resp: aiohttp.ClientResponse, final: str, etag: str | None, last
     )
 
 
-async def inspect_url(url: str, session: FeedSession, timeout: float, max_bytes: int) -> tuple[int, str | None, str]:
-    """(items, newest item title, feed title) for add_feed's answer."""
+async def inspect_url(url: str, session: FeedSession, timeout: float, max_bytes: int,
+                      workers: WorkerPool | None = None) -> tuple[int, str | None, str]:
+    """(items, newest item title, feed title) for add_feed's answer; the document is parsed in a worker."""
     fetched = await fetch_feed(session, url, timeout=timeout, max_bytes=max_bytes)
-    parsed = await asyncio.to_thread(parse_feed, fetched.body, url=fetched.url, content_type=fetched.content_type)
-    entries = list(parsed.entries)
-    dated = [(d, e) for e in entries if (d := entry_published(e)) is not None]
-    newest = max(dated, key=lambda de: de[0])[1] if dated else (entries[0] if entries else None)
-    newest_title = (item_title(newest) or None) if newest is not None else None
-    return len(entries), newest_title, item_title(parsed.feed)
+    try:
+        got = await (workers or shared_pool()).run(DOCUMENT_BUDGET, inspect_document, fetched.body, fetched.url,
+                                                   fetched.content_type)
+    except (TookTooLong, WorkerFailed) as exc:
+        raise FeedError("not_a_feed", str(exc)) from None
+    if isinstance(got, NotAFeed):
+        raise got.error()
+    return got

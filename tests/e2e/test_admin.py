@@ -1,8 +1,14 @@
 """Admin commands through the sandbox: as admin they work, as anyone else nothing changes."""
 from __future__ import annotations
 
-import pytest
+import asyncio
+from contextlib import asynccontextmanager
 
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bench.stall import hostile_feed
 from bot.feeds.manage import list_feeds
 from tests.support.harness import BotHarness
 from tests.support.posts import write_post
@@ -12,8 +18,8 @@ ADMIN = 4242
 
 @pytest.fixture
 async def h(tmp_path):
-    # Folders may be added from a chat only below NEWSBOT_FOLDER_ROOTS.
-    async with BotHarness.running(tmp_path, admins=(ADMIN,), env={"NEWSBOT_FOLDER_ROOTS": str(tmp_path)}) as harness:
+    # Folders may be added from a chat only below NEWSBOT_FEED_ROOTS.
+    async with BotHarness.running(tmp_path, admins=(ADMIN,), env={"NEWSBOT_FEED_ROOTS": str(tmp_path)}) as harness:
         yield harness
 
 
@@ -47,7 +53,7 @@ async def test_feed_lifecycle_as_admin(h, tmp_path):
 
 @pytest.mark.parametrize("arg,expect", [
     ("file:///etc/passwd", "Only http"), ("ftp://example.org/feed", "Only http"), ("{tmp}/no/such/folder", "No such folder"),
-    ("/no/such/folder", "only below NEWSBOT_FOLDER_ROOTS"),
+    ("/no/such/folder", "only below NEWSBOT_FEED_ROOTS"),
     ("", "Usage"), ("javascript:alert(1)", "Only http"),
 ])
 async def test_addfeed_validates(h, tmp_path, arg, expect):
@@ -121,3 +127,69 @@ async def test_many_feeds_are_listed_and_fetched_in_several_valid_messages_escap
         text = "\n".join(m["text"] for m in msgs)
         assert all(f"gone & <feed> {n:02d}" in text for n in range(60)), command  # every feed, none cut off
         assert "&amp;" not in text and "&lt;" not in text, command  # escaped once: the user sees "&" and "<"
+
+
+# ---------------------------------------------------------------- hostile feeds, caps, credentials
+@asynccontextmanager
+async def serving(docs: dict[str, bytes]):
+    """A local feed server on loopback (the bot reaches it because the test sets NEWSBOT_ALLOW_PRIVATE_NETWORKS)."""
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(body=docs[request.match_info["name"]], content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/{name}", answer)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield lambda name: str(server.make_url(f"/{name}"))
+    finally:
+        await server.close()
+
+
+async def test_help_is_answered_while_a_hostile_feed_is_polled(tmp_path):
+    """Items of every adversarial family (1 MB ones too) are parsed and cleaned in the worker processes:
+    another user's /help is answered while /fetchnow polls them."""
+    env = {"NEWSBOT_ALLOW_PRIVATE_NETWORKS": "1"}
+    async with serving({"hostile": hostile_feed(64 * 1024, 1024 * 1024)}) as url, \
+            BotHarness.running(tmp_path, admins=(ADMIN,), env=env) as h:
+        admin = h.sb.add_user("Root", user_id=ADMIN, language_code="en")
+        chat = h.sb.private_chat(admin)
+        (msg,) = await h.say(chat, admin, f"/addfeed {url('hostile')}", timeout=60)
+        assert "added" in msg["text"], msg["text"]
+        ann = h.sb.add_user("Ann", language_code="en")
+        ann_chat = h.sb.private_chat(ann)
+        before = len(h.sb.messages(chat))
+        h.sb.send_text(chat, admin, "/fetchnow")
+        await asyncio.sleep(0.3)  # the poll is under way
+        (help_reply,) = await h.say(ann_chat, ann, "/help", timeout=5)
+        assert help_reply["text"]
+        await h.sb.wait_for(chat, before + 1, timeout=120)
+        assert "Fetched" in h.sb.messages(chat)[-1]["text"] or "#1" in h.sb.messages(chat)[-1]["text"]
+
+
+async def test_caps_are_shown_and_credentials_never_are(tmp_path):
+    from tests.feeds.test_rss import many_items
+
+    env = {"NEWSBOT_ALLOW_PRIVATE_NETWORKS": "127.0.0.1/32", "NEWSBOT_MAX_ITEMS_PER_FETCH": "5",
+           "NEWSBOT_MAX_NEW_PER_FEED_DAY": "3"}
+    async with serving({"many": many_items(20)}) as url, \
+            BotHarness.running(tmp_path, admins=(ADMIN,), env=env) as h:
+        admin = h.sb.add_user("Root", user_id=ADMIN, language_code="en")
+        chat = h.sb.private_chat(admin)
+        (msg,) = await h.say(chat, admin, f"/addfeed {url('many')}", timeout=30)
+        assert "added" in msg["text"]
+        # A row from before credentials were refused (or a hand-edited database).
+        await h.db.write("INSERT INTO feeds (name, kind, location, created_at, paused) VALUES "
+                         "('private', 'rss', 'https://ann:s3cret@feeds.example.com/x.xml', 0, 1)")
+        (msg,) = await h.say(chat, admin, "/fetchnow 1", timeout=60)
+        assert "3 new" in msg["text"] and "capped: 15 older items not looked at, 2 new items left" in msg["text"]
+        replies = await h.say(chat, admin, "/feeds")
+        text = "\n".join(m["text"] for m in replies)
+        assert "capped in the last day: 15 older items not looked at, 2 new items left for later" in text
+        assert "https://feeds.example.com/x.xml" in text and "s3cret" not in text and "ann:" not in text
+        (exported,) = await h.say(chat, admin, "/export")
+        data = next(f["data"] for f in h.sb.world.files.values()
+                    if f["file_id"] == exported["document"]["file_id"])
+        assert b"feeds.example.com/x.xml" in data and b"s3cret" not in data
+        (msg,) = await h.say(chat, admin, "/fetchnow 2", timeout=30)
+        assert "s3cret" not in msg["text"]

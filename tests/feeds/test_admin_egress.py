@@ -43,7 +43,7 @@ async def test_addfeed_of_a_loopback_url_is_refused_with_a_clear_reason(tmp_path
         for url in (str(feed_server.make_url("/rss")), "http://2852039166/latest/meta-data/",
                     "http://[::ffff:127.0.0.1]/", "http://localhost:6379/"):
             (msg,) = await h.say(chat, admin, f"/addfeed {url}")
-            assert "Refused" in msg["text"] and "NEWSBOT_FEEDS_ALLOW" in msg["text"], (url, msg["text"])
+            assert "Refused" in msg["text"] and "NEWSBOT_ALLOW_PRIVATE_NETWORKS" in msg["text"], (url, msg["text"])
         (msg,) = await h.say(chat, admin, "/addfeed http://user:pw@10.0.0.1/feed")
         assert "user name or password" in msg["text"]
         assert await list_feeds(h.db) == [] and feed_server.hits == []
@@ -54,7 +54,7 @@ async def test_addfeed_of_a_loopback_url_is_refused_with_a_clear_reason(tmp_path
 
 
 async def test_the_operator_allowance_lets_a_loopback_feed_in(tmp_path, feed_server):
-    env = {"NEWSBOT_FEEDS_ALLOW": "127.0.0.1/32"}
+    env = {"NEWSBOT_ALLOW_PRIVATE_NETWORKS": "127.0.0.1/32"}
     async with BotHarness.running(tmp_path, admins=(ADMIN,), env=env) as h:
         admin, chat = await admin_chat(h)
         (msg,) = await h.say(chat, admin, f"/addfeed {feed_server.make_url('/rss')}")
@@ -67,12 +67,12 @@ async def test_the_operator_allowance_lets_a_loopback_feed_in(tmp_path, feed_ser
 async def test_folders_from_a_chat_need_a_root_and_opml_never_adds_one(tmp_path):
     folder = tmp_path / "posts"
     write_post(folder, "聊天里不能随便添加服务器上的文件夹")
-    async with BotHarness.running(tmp_path, admins=(ADMIN,)) as h:  # no NEWSBOT_FOLDER_ROOTS
+    async with BotHarness.running(tmp_path, admins=(ADMIN,)) as h:  # no NEWSBOT_FEED_ROOTS
         admin, chat = await admin_chat(h)
         (msg,) = await h.say(chat, admin, f"/addfeed {folder}")
-        assert "NEWSBOT_FOLDER_ROOTS" in msg["text"]
+        assert "NEWSBOT_FEED_ROOTS" in msg["text"]
         (msg,) = await h.say(chat, admin, "/addfeed /etc")
-        assert "NEWSBOT_FOLDER_ROOTS" in msg["text"]
+        assert "NEWSBOT_FEED_ROOTS" in msg["text"]
         opml = ('<?xml version="1.0"?><opml version="2.0"><body>'
                 f'<outline text="Mine" type="folder" path="{folder}"/>'
                 '<outline text="Etc" type="folder" path="/etc"/>'

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -20,7 +21,7 @@ from bot.core.i18n import t
 from bot.core.settings import SettingsError, settings_from
 from bot.feeds.egress import STRICT, EgressPolicy, check_url, embedded_ipv4, literal_address
 from bot.feeds.manage import AddResult, add_feed, get_feed, import_feeds, list_feeds, register_feeds
-from bot.feeds.poller import poll_due_feeds, poll_feed
+from bot.feeds.poller import Limits, poll_due_feeds, poll_feed
 from storage.db import open_db
 from tests.support.paths import FIXTURES
 
@@ -171,11 +172,45 @@ def test_urls_with_credentials_are_refused(url):
 
 
 def test_settings_read_the_allow_list_and_refuse_nonsense():
-    s = settings_from({"NEWSBOT_FEEDS_ALLOW": "127.0.0.1/32, 10.0.0.0/8;fd00::/8"})
-    assert [str(n) for n in s.feeds_allow] == ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]
-    assert settings_from({}).feeds_allow == ()
-    with pytest.raises(SettingsError, match="NEWSBOT_FEEDS_ALLOW"):
-        settings_from({"NEWSBOT_FEEDS_ALLOW": "intranet"})
+    s = settings_from({"NEWSBOT_ALLOW_PRIVATE_NETWORKS": "127.0.0.1/32, 10.0.0.0/8;fd00::/8"})
+    assert [str(n) for n in s.private_networks] == ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]
+    assert not s.allow_private_networks
+    assert settings_from({}).private_networks == () and not settings_from({}).allow_private_networks
+    with pytest.raises(SettingsError, match="NEWSBOT_ALLOW_PRIVATE_NETWORKS"):
+        settings_from({"NEWSBOT_ALLOW_PRIVATE_NETWORKS": "intranet"})
+
+
+@pytest.mark.parametrize("value, on", [("1", True), ("true", True), ("TRUE", True), ("0", False), ("false", False),
+                                       ("", False)])
+def test_allow_private_networks_is_a_switch_too(value, on):
+    s = settings_from({"NEWSBOT_ALLOW_PRIVATE_NETWORKS": value})
+    assert s.allow_private_networks is on and s.private_networks == ()
+    policy = EgressPolicy.of(s)
+    for address in ("127.0.0.1", "10.1.2.3", "192.168.1.20", "169.254.10.1", "::1", "fd12::1", "::ffff:10.0.0.1"):
+        assert (policy.refusal(ipaddress.ip_address(address)) is None) is on, address
+    # Never, even for a LAN: cloud metadata endpoints, multicast; public addresses are always fine.
+    for address in ("169.254.169.254", "fd00:ec2::254", "224.0.0.1", "::ffff:169.254.169.254"):
+        assert policy.refusal(ipaddress.ip_address(address)) is not None, address
+    assert policy.refusal(ipaddress.ip_address("93.184.216.34")) is None
+
+
+@pytest.mark.parametrize("old, new", [("NEWSBOT_FEEDS_ALLOW", "NEWSBOT_ALLOW_PRIVATE_NETWORKS"),
+                                      ("NEWSBOT_FOLDER_ROOTS", "NEWSBOT_FEED_ROOTS")])
+def test_an_old_setting_name_stops_start_up_naming_the_new_one(old, new):
+    with pytest.raises(SettingsError, match=f"{old}: renamed to {new}"):
+        settings_from({old: "127.0.0.1/32"})
+
+
+def test_feed_roots_are_colon_separated_and_caps_have_defaults():
+    s = settings_from({"NEWSBOT_FEED_ROOTS": "/srv/blogs:/home/ann/posts:"})
+    assert s.feed_roots == (Path("/srv/blogs"), Path("/home/ann/posts"))
+    assert settings_from({}).feed_roots == ()
+    assert (s.max_items_per_fetch, s.max_new_per_feed_day) == (100, 1000)
+    s = settings_from({"NEWSBOT_MAX_ITEMS_PER_FETCH": "20", "NEWSBOT_MAX_NEW_PER_FEED_DAY": "50"})
+    assert Limits.of(s) == Limits(items_per_fetch=20, new_per_day=50)
+    for var in ("NEWSBOT_MAX_ITEMS_PER_FETCH", "NEWSBOT_MAX_NEW_PER_FEED_DAY"):
+        with pytest.raises(SettingsError, match=var):
+            settings_from({var: "0"})
 
 
 def test_blocked_address_has_a_message_in_both_catalogues():
@@ -183,7 +218,8 @@ def test_blocked_address_has_a_message_in_both_catalogues():
         for reason in ("blocked_address", "credentials", "folder_not_allowed"):
             assert f"feed_err_{reason}" in catalogue
         text = t(lang, "feed_err_blocked_address", detail="127.0.0.1 is a loopback address")
-        assert "127.0.0.1" in text and "NEWSBOT_FEEDS_ALLOW" in text
+        assert "127.0.0.1" in text and "NEWSBOT_ALLOW_PRIVATE_NETWORKS" in text
+        assert "NEWSBOT_FEED_ROOTS" in t(lang, "feed_err_folder_not_allowed", detail="/etc")
 
 
 # ---------------------------------------------------------------- adding feeds

@@ -128,3 +128,50 @@ async def test_a_single_file_named_on_the_command_line_is_read_even_through_a_li
 def test_the_scan_does_not_descend_a_linked_folder_inside_either(site):
     (site / "again").symlink_to(site / "news", target_is_directory=True)
     assert sorted(scan_folder(site).files) == ["alias.md", "news/real.md"]  # no duplicate via again/
+
+
+def _special_files(folder: Path) -> dict[str, str]:
+    """A FIFO, a socket and (as root) a character and a block device, all named like posts."""
+    import socket as socket_mod
+    import stat as stat_mod
+
+    os.mkfifo(folder / "pipe.md")
+    made = {"pipe.md": "not a regular file (a FIFO)"}
+    sock = socket_mod.socket(socket_mod.AF_UNIX)
+    try:
+        sock.bind(str(folder / "sock.md"))
+        made["sock.md"] = "not a regular file (a socket)"
+    except OSError:  # a path too long for AF_UNIX
+        pass
+    finally:
+        sock.close()
+    try:
+        os.mknod(folder / "null.md", 0o600 | stat_mod.S_IFCHR, os.makedev(1, 3))
+        os.mknod(folder / "disk.md", 0o600 | stat_mod.S_IFBLK, os.makedev(7, 0))
+        made |= {"null.md": "not a regular file (a character device)", "disk.md": "not a regular file (a block device)"}
+    except (PermissionError, OSError):  # not root
+        pass
+    return made
+
+
+def test_fifos_sockets_and_devices_are_skipped_with_a_reason(site):
+    made = _special_files(site)
+    scan = scan_folder(site)
+    skipped = dict(scan.skipped)
+    for name, reason in made.items():
+        assert skipped[name] == reason and name not in scan.files
+    assert skipped["linked-dir"] == OUTSIDE  # a linked folder resolving outside is skipped too
+
+
+async def test_a_folder_feed_with_special_files_and_links_out_polls_quickly(db, site):
+    made = _special_files(site)
+    got = await add_feed(db, str(site), validate=False, now=T0)
+    assert isinstance(got, AddResult)
+    started = time.monotonic()
+    r = await poll_feed(db, got.feed, now=T0)
+    assert time.monotonic() - started < 30 and r.error is None and r.new >= 1
+    rejected = {Path(p).name: why for p, why in r.rejected}
+    for name, reason in made.items():
+        assert rejected[name] == reason
+    assert rejected["linked-dir"] == OUTSIDE and rejected["env.md"] == OUTSIDE
+    assert "very-secret-token-value" not in await bodies(db)

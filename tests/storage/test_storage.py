@@ -75,3 +75,35 @@ async def test_failed_transaction_rolls_back(db):
             raise RuntimeError("boom")
     assert await db.fetchone("SELECT * FROM meta WHERE key = 'x'") is None
     assert await count_articles(db) == (0, 0)
+
+
+async def test_0007_moves_rss_item_fingerprints_out_of_feed_files(db_path):
+    """Before 0007 an RSS feed's items borrowed feed_files (identity in `path`, fingerprint in size/mtime_ns,
+    a refused item as size -(size + 1)); they move to feed_items in the same "size:digest" form that
+    bot.core.feed_items.entry_fingerprint gives now, so no known item is built again after the upgrade."""
+    from bot.core.feed_items import entry_fingerprint
+    from storage.feed_items import SeenItem, known_items
+    from storage.feeds import get_feed
+
+    entry = {"id": "tag:x,2024:1", "title": "An item", "summary": "<p>Text.</p>"}
+    size, digest = (int(p) for p in entry_fingerprint(entry).split(":"))
+    async with open_db(db_path, migrate_to=6) as db:
+        for fid, kind, loc in ((1, "rss", "https://example.com/rss"), (2, "folder", "/srv/posts")):
+            await db.write("INSERT INTO feeds (id, name, kind, location, created_at) VALUES (?,?,?,?,1700000000)",
+                           (fid, loc, kind, loc))
+        rows = [(1, "tag:x,2024:1", size, digest), (1, "tag:x,2024:2", -41, 77), (2, "a/post.md", 120, 1700000000123)]
+        for row in rows:
+            await db.write("INSERT INTO feed_files (feed_id, path, size, mtime_ns) VALUES (?,?,?,?)", row)
+    async with open_db(db_path, migrate_to=7) as db:
+        assert await known_items(db, 1) == {
+            "tag:x,2024:1": SeenItem(entry_fingerprint(entry)), "tag:x,2024:2": SeenItem("40:77", refused=True)}
+        assert await known_items(db, 2) == {}
+        files = await db.fetchall("SELECT feed_id, path, size, mtime_ns FROM feed_files")
+        assert [tuple(r) for r in files] == [(2, "a/post.md", 120, 1700000000123)]
+        feed = await get_feed(db, 1)
+        assert feed is not None and feed.capped_at is None and (feed.capped_skipped, feed.capped_deferred) == (0, 0)
+        plan = await db.fetchall("EXPLAIN QUERY PLAN SELECT item_key, fingerprint, refused FROM feed_items "
+                                 "WHERE feed_id = ?", (1,))
+        assert any("feed_items_by_feed_item_key" in r["detail"] for r in plan)
+        await db.write("DELETE FROM feeds WHERE id = 1")  # a removed feed takes its items with it
+        assert await known_items(db, 1) == {}

@@ -97,6 +97,7 @@ MESSAGES = {
     "quiet_off": "off",
     "lang_zh": "中文",
     "lang_en": "English",
+    "lang_zh-Hant": "繁體中文", "lang_zh-TW": "繁體中文（台灣）", "lang_zh-HK": "繁體中文（香港）",
     "settings_saved": "✅ Saved: {what}",
     "settings_bad_key": "Unknown setting “{key}”. Use mode, time, quiet, length, lang or tz.",
     "settings_bad_mode": "Mode must be instant or digest.",
@@ -104,6 +105,7 @@ MESSAGES = {
     "settings_bad_quiet": "Quiet hours must look like 23:00-07:00, or off.",
     "settings_bad_length": "Summary length is a whole number from 1 to 5.",
     "settings_bad_lang": "Language must be zh or en.",
+    "settings_bad_script": "Chinese script: auto (from your Telegram language), hans (Simplified), hant (Traditional), tw (Taiwan) or hk (Hong Kong).",
     "settings_bad_tz": "Unknown time zone “{tz}”. Use an IANA name such as Asia/Shanghai or Europe/Berlin.",
     "settings_missing_value": "Please give a value after {key}.",
     "button_mode": "Switch mode",
@@ -116,6 +118,7 @@ MESSAGES = {
     "latest_bad_count": "The count must be a whole number from 1 to {max}.",
     "read_usage": "Usage: /read article-id, e.g. /read 42",
     "read_not_found": "No article with id {id}.",
+    "read_original": "<i>Chinese shown in your script; as published:</i> {command}",
     "read_no_text": "(This article has no text.)",
     "read_part": "({part}/{parts})",
     "search_usage": "Usage: /search words. Supports \"phrase\", -exclude, cat:category, since:7d, sort:new.",
@@ -174,14 +177,17 @@ MESSAGES = {
     "feed_err_no_such_feed": "No such feed: {detail}",
     "feed_err_internal": "Internal error; see the log.",
     "feed_err_blocked_address": "Refused: {detail}. Feeds may only reach public internet addresses "
-                                "(the operator can allow a network with NEWSBOT_FEEDS_ALLOW).",
+                                "(the operator can allow a network with NEWSBOT_ALLOW_PRIVATE_NETWORKS).",
     "feed_err_credentials": "Refused: a feed URL may not contain a user name or password.",
-    "feed_err_folder_not_allowed": "Refused: folders can be added from a chat only below NEWSBOT_FOLDER_ROOTS "
+    "feed_err_folder_not_allowed": "Refused: folders can be added from a chat only below NEWSBOT_FEED_ROOTS "
                                    "(or with the newsbot feeds add command): {detail}",
     "feed_found": "found {items} items, newest: {newest}",
     "feed_exists": "That feed already exists (#{id}).",
     "feed_line": "#{id} [{status}] {name} — {kind}\n   {location}\n   {articles} articles · {failures} failures in a row{error}",
     "fetch_line": "#{id} {name}: {new} new, {duplicate} duplicate, {same} same story, {rejected} rejected{error}",
+    "fetch_capped": " · capped: {skipped} older items not looked at, {deferred} new items left for later",
+    "feed_capped": "\n   ⏸ capped in the last day: {skipped} older items not looked at, {deferred} new items left "
+                   "for later (limits: {per_fetch} items per fetch, {per_day} new a day)",
     "stats_lines": (
         "articles {articles} ({stories} stories)\nchats {active} active / {inactive} inactive\n"
         "subscriptions {subscriptions} · alerts {watches}\noutbox {pending} pending · {failed} failed\n"

@@ -96,6 +96,7 @@ MESSAGES = {
     "quiet_off": "关闭",
     "lang_zh": "中文",
     "lang_en": "English",
+    "lang_zh-Hant": "繁體中文", "lang_zh-TW": "繁體中文（台灣）", "lang_zh-HK": "繁體中文（香港）",
     "settings_saved": "✅ 已保存：{what}",
     "settings_bad_key": "不认识的设置「{key}」。可用：mode、time、quiet、length、lang、tz。",
     "settings_bad_mode": "推送方式只能是 instant 或 digest。",
@@ -103,6 +104,7 @@ MESSAGES = {
     "settings_bad_quiet": "免打扰格式不对：请写 23:00-07:00，或 off 关闭。",
     "settings_bad_length": "摘要长度是 1 到 5 之间的整数。",
     "settings_bad_lang": "语言只能是 zh 或 en。",
+    "settings_bad_script": "中文字体可选 auto（跟随 Telegram 语言）、hans（简体）、hant（繁体）、tw（台湾）、hk（香港）。",
     "settings_bad_tz": "不认识的时区「{tz}」。请用 IANA 名称，例如 Asia/Shanghai、Europe/Berlin。",
     "settings_missing_value": "请在 {key} 后面写上要设置的值。",
     "button_mode": "切换推送方式",
@@ -118,6 +120,7 @@ MESSAGES = {
     "read_not_found": "没有编号为 {id} 的文章。",
     "read_no_text": "（这篇文章没有文字内容。）",
     "read_part": "（{part}/{parts}）",
+    "read_original": "<i>已转为简体；原文：</i>{command}",
     "search_usage": "用法：/search 关键词。支持 \"短语\"、-排除词、cat:分类、since:7d、sort:new。",
     "search_none": "没有找到与「{query}」相关的文章。",
     "search_header": "🔎 「{query}」共 {total} 条结果",
@@ -175,13 +178,16 @@ MESSAGES = {
     "feed_err_not_a_feed": "这不是 RSS 或 Atom 订阅源：{detail}",
     "feed_err_no_such_feed": "没有这个来源：{detail}",
     "feed_err_internal": "内部错误，详见日志。",
-    "feed_err_blocked_address": "已拒绝：{detail}。来源只能访问公网地址（运营者可用 NEWSBOT_FEEDS_ALLOW 放行某个网段）。",
+    "feed_err_blocked_address": "已拒绝：{detail}。来源只能访问公网地址（运营者可用 NEWSBOT_ALLOW_PRIVATE_NETWORKS 放行某个网段）。",
     "feed_err_credentials": "已拒绝：来源网址中不能包含用户名或密码。",
-    "feed_err_folder_not_allowed": "已拒绝：在聊天中只能添加 NEWSBOT_FOLDER_ROOTS 之下的文件夹（或使用 newsbot feeds add 命令）：{detail}",
+    "feed_err_folder_not_allowed": "已拒绝：在聊天中只能添加 NEWSBOT_FEED_ROOTS 之下的文件夹（或使用 newsbot feeds add 命令）：{detail}",
     "feed_found": "找到 {items} 篇，最新：{newest}",
     "feed_exists": "这个来源已经存在（#{id}）。",
     "feed_line": "#{id} [{status}] {name} — {kind}\n   {location}\n   文章 {articles} · 连续失败 {failures}{error}",
     "fetch_line": "#{id} {name}：新 {new}，重复 {duplicate}，同一新闻 {same}，拒绝 {rejected}{error}",
+    "fetch_capped": " · 已限流：{skipped} 条较旧条目未读取，{deferred} 条新条目留待之后",
+    "feed_capped": "\n   ⏸ 最近一天曾限流：{skipped} 条较旧条目未读取，{deferred} 条新条目留待之后"
+                   "（上限：每次抓取 {per_fetch} 条，每天新增 {per_day} 条）",
     "stats_lines": (
         "文章 {articles}（新闻 {stories}）\n聊天 活跃 {active} / 停用 {inactive}\n订阅 {subscriptions} · 提醒 {watches}\n"
         "待推送 {pending} · 失败 {failed}\n来源 {feeds}（失败 {failing}，暂停 {paused}）\n"
