@@ -479,12 +479,14 @@ async def test_collect_stats_without_watches_table(tmp_path):
 
 # ---------------------------------------------------------------- CLI
 def run_cli(argv: list[str], db_path: Path):
-    from bot.cli.feeds import add_commands
+    from bot.cli import feeds, ops  # `stats` lives with the operations commands
     from bot.core.settings import Settings
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", type=Path)
-    add_commands(parser.add_subparsers(dest="command", required=True))
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    feeds.add_commands(subparsers)
+    ops.add_commands(subparsers)
     args = parser.parse_args(["--db", str(db_path), *argv])
     return args.func(args, Settings(db_path=db_path))
 
