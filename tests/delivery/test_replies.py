@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.feeds.ingest import ingest_paths
 from sandbox.limits import FloodLimits, Rate
 from tests.support.crashkit import make_subscribers, wait_until
@@ -43,6 +45,7 @@ async def test_replies_wait_out_a_429_instead_of_being_lost(tmp_path):
         assert_no_send_started_inside_a_hold(h)
 
 
+@pytest.mark.slow
 async def test_replies_during_a_big_fanout_all_arrive_ahead_of_it(tmp_path):
     """200 users write /start within a second while a 1,000-chat digest fan-out runs (limits on)."""
     async with BotHarness.running(tmp_path, sandbox_options={"limits": True}) as h:

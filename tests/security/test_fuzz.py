@@ -159,6 +159,7 @@ def ingest_one(label: str, data: bytes) -> str:
     return "stored"
 
 
+@pytest.mark.slow
 def test_mutated_real_posts_are_stored_or_rejected_in_bounded_time():
     cases = fuzz_cases()
     assert len(cases) > 300
@@ -174,6 +175,7 @@ def test_mutated_real_posts_are_stored_or_rejected_in_bounded_time():
     assert outcomes["stored"] > 100 and outcomes["rejected"] >= 5
 
 
+@pytest.mark.slow
 def test_mutated_real_posts_are_stored_or_rejected_in_bounded_memory():
     # A separate pass (tracemalloc makes allocation-heavy code several times slower) over the posts
     # that could allocate much: a mutated post of a few KB cannot.
