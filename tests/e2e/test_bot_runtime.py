@@ -12,9 +12,10 @@ from tests.support.harness import BotHarness, buttons
 from tests.support.paths import REAL
 
 
-@pytest.fixture
-async def h(tmp_path):
-    async with BotHarness.running(tmp_path, admins=(999,)) as harness:
+@pytest.fixture(params=["polling", "webhook"])
+async def h(tmp_path, request):
+    """The whole conversation suite runs twice: updates by long polling, and POSTed to the bot's webhook."""
+    async with BotHarness.running(tmp_path, admins=(999,), webhook=request.param == "webhook") as harness:
         await ingest_paths(harness.db, [REAL])
         yield harness
 
