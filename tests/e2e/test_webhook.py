@@ -46,9 +46,9 @@ async def test_a_request_without_the_right_secret_is_refused(tmp_path, secret):
             "from": {"id": ann.id, "is_bot": False, "first_name": "Ann"}, "text": "/help",
             "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
         headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
-        async with aiohttp.ClientSession() as http:
-            async with http.post(h.runtime.settings.webhook_url, json=update, headers=headers) as resp:
-                assert resp.status == 403
+        async with aiohttp.ClientSession() as http, \
+                http.post(h.runtime.settings.webhook_url, json=update, headers=headers) as resp:
+            assert resp.status == 403
         assert await h.quiet(chat, 0.5) == []  # nothing was handled
 
 
@@ -79,3 +79,26 @@ async def test_back_to_polling_deletes_the_webhook_and_no_update_is_lost(tmp_pat
         assert len(sb.messages(chat)) == sent  # each update answered once
         assert len(calls(sb, "deleteWebhook")) >= 3  # every polling start
         assert len(calls(sb, "setWebhook")) == 2
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"NEWSBOT_WEBHOOK_URL": "https://bot.example.org/hook"}, "NEWSBOT_WEBHOOK_SECRET: required"),
+    ({"NEWSBOT_WEBHOOK_URL": "https://bot.example.org/hook", "NEWSBOT_WEBHOOK_SECRET": "short"}, "16 to 256"),
+    ({"NEWSBOT_WEBHOOK_URL": "http://bot.example.org/hook", "NEWSBOT_WEBHOOK_SECRET": SECRET}, "https://"),
+    ({"NEWSBOT_WEBHOOK_URL": "https://u:p@bot.example.org/hook", "NEWSBOT_WEBHOOK_SECRET": SECRET}, "without user"),
+    ({"NEWSBOT_WEBHOOK_LISTEN": "somewhere:80"}, "NEWSBOT_WEBHOOK_LISTEN"),
+])
+def test_webhook_settings_are_checked_at_start(env, message):
+    from bot.core.settings import SettingsError, settings_from
+
+    with pytest.raises(SettingsError, match=message):
+        settings_from(env)
+
+
+def test_webhook_settings_defaults():
+    from bot.core.settings import settings_from
+
+    s = settings_from({"NEWSBOT_WEBHOOK_URL": "https://bot.example.org/newsbot/hook", "NEWSBOT_WEBHOOK_SECRET": SECRET})
+    assert s.webhook and s.webhook_listen == ("127.0.0.1", 8443) and s.webhook_path == "newsbot/hook"
+    assert SECRET not in repr(s)
+    assert not settings_from({}).webhook

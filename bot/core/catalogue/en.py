@@ -211,7 +211,6 @@ MESSAGES = {
     "channel_deactivated": "⏸ I can no longer post in the channel <b>{title}</b> ({why}); its pending posts were dropped. Make me an administrator allowed to post messages to resume.",
     "channel_why_left": "I was removed",
     "channel_why_no_post": "I may not post messages",
-    "channel_why_refused": "Telegram refused a post",
     "channels_none": "You manage no channel where I can post. Add me to your channel as an administrator allowed to post messages.",
     "channels_header": "<b>Your channels</b>:",
     "channel_line": "• <b>{title}</b> {handle} — {subs} subscriptions, {mode}",

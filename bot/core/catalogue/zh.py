@@ -211,7 +211,6 @@ MESSAGES = {
     "channel_deactivated": "⏸ 我已无法在频道 <b>{title}</b> 发帖（{why}），待发的内容已丢弃。把我设为可以发消息的管理员即可恢复。",
     "channel_why_left": "我被移出了频道",
     "channel_why_no_post": "我没有发消息的权限",
-    "channel_why_refused": "Telegram 拒绝了发帖",
     "channels_none": "你没有我能发帖的频道。请把我加入你的频道，设为可以发消息的管理员。",
     "channels_header": "<b>你的频道</b>：",
     "channel_line": "• <b>{title}</b> {handle} — {subs} 个订阅，{mode}",
