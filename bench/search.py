@@ -22,8 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bot.cli.progress import progress
-from bot.core.clean import fold
 from bot.core.query import ParsedQuery, parse_query
+from bot.core.script import match_fold as fold  # the index's folding: NFKC, casefold, one Chinese script
 from bot.feeds.ingest import ingest_paths, iter_post_files
 from storage.articles import latest
 from storage.db import Database, open_db

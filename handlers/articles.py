@@ -68,11 +68,16 @@ async def latest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 # ------------------------------------------------------------------ /read
+_ORIGINAL = ("orig", "original", "原文")
+
 async def read_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat, _ = await ensure_chat(update, context)
     msg = update.effective_message
-    m = re.match(r"^/read_(\d{1,12})(?:@\w+)?\b", msg.text or "" if msg else "")
+    m = re.match(r"^/read_(\d{1,12})(_orig)?(?:@\w+)?\b", msg.text or "" if msg else "")
     raw = m.group(1) if m else argument(context)
+    original = bool(m and m.group(2))  # /read_12_orig or /read 12 orig: as published, not in the chat's script
+    if not m and raw and (words := raw.split()) and len(words) == 2 and words[1].lower() in _ORIGINAL:
+        raw, original = words[0], True
     if not re.fullmatch(r"\d{1,12}", raw or ""):
         await reply(update, t(chat.lang, "read_usage"))
         return
@@ -80,7 +85,8 @@ async def read_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if stored is None:
         await reply(update, t(chat.lang, "read_not_found", id=raw))
         return
-    for message in render.read_messages(chat.lang, ZoneInfo(chat.timezone), stored.article):
+    for message in render.read_messages(chat.lang, ZoneInfo(chat.timezone), stored.article, article_id=stored.id,
+                                        original=original):
         await reply(update, message)
 
 

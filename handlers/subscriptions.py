@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.core.categories import Node, build_tree, by_token, category_token, resolve
 from bot.core.i18n import Markup, escape, t
-from bot.core.render import pack_lines, tg_cut
+from bot.core.render import pack_lines, shown, tg_cut
 from handlers.channels import Target, handle, target
 from handlers.common import (
     MAX_ARGUMENT_CHARS,
@@ -120,7 +120,7 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     svc = services(context)
     added = await subscribe(svc.db, tgt.chat.id, thread, node.path, svc.clock())
     key = "subscribed" if added else "already_subscribed"
-    await reply(update, tgt.heading + t(tgt.lang, key, path=node.label, name=node.name))
+    await reply(update, tgt.heading + t(tgt.lang, key, path=shown(node.label, tgt.lang), name=shown(node.name, tgt.lang)))
 
 
 async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -135,7 +135,8 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     if node is None:
         return
     removed = await unsubscribe(services(context).db, tgt.chat.id, thread, node.path)
-    await reply(update, tgt.heading + t(tgt.lang, "unsubscribed" if removed else "not_subscribed", path=node.label))
+    await reply(update, tgt.heading + t(tgt.lang, "unsubscribed" if removed else "not_subscribed",
+                                                path=shown(node.label, tgt.lang)))
 
 
 async def subscriptions_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -150,7 +151,7 @@ async def subscriptions_command(update: Update, context: ContextTypes.DEFAULT_TY
     lines = [tgt.heading + t(tgt.lang, "subscriptions_header")]
     for s in subs:
         topic = f" (#{s.thread_id})" if s.thread_id else ""
-        lines.append(f"• {escape(' › '.join(s.categories))}{topic}")
+        lines.append(f"• {escape(shown(' › '.join(s.categories), tgt.lang))}{topic}")
     texts = pack_lines(lines)
     for text in texts[:-1]:
         await reply(update, text)
@@ -184,10 +185,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 return
             svc = services(context)
             if await unsubscribe(svc.db, chat.id, thread, node.path):
-                note = t(chat.lang, "toggled_off", path=node.label)
+                note = t(chat.lang, "toggled_off", path=shown(node.label, chat.lang))
             else:
                 await subscribe(svc.db, chat.id, thread, node.path, svc.clock())
-                note = t(chat.lang, "toggled_on", path=node.label)
+                note = t(chat.lang, "toggled_on", path=shown(node.label, chat.lang))
             await query.answer(_plain(note))
             await _edit_keyboard(query, await category_keyboard(context, chat, page, thread))
             return

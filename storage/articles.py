@@ -10,10 +10,10 @@ from enum import StrEnum
 
 import aiosqlite
 
-from bot.core.clean import fold
 from bot.core.dedupe import STORY_WINDOW_SECONDS, text_key, title_key
 from bot.core.model import Article
 from bot.core.query import IndexTerms
+from bot.core.script import match_fold
 from storage.db import Database, inserted_id, on_db_thread
 from storage.index import index_article
 from storage.tombstones import resurfaced
@@ -37,8 +37,9 @@ class Stored:
 
 
 def category_key(categories: tuple[str, ...] | list[str]) -> str:
-    """Folded category path used for prefix matching: 'a\\x1fb\\x1f' matches everything under a›b."""
-    return "".join(fold(c) + CATEGORY_SEP for c in categories)
+    """Folded category path used for prefix matching: 'a\\x1fb\\x1f' matches everything under a›b.
+    Folded to one Chinese script (bot.core.script), so 財經 and 财经 are one category."""
+    return "".join(match_fold(c) + CATEGORY_SEP for c in categories)
 
 
 def _ts(dt: datetime) -> int:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.core.script import locale, script_of_client
 from storage.articles import category_key
 from storage.db import Database
 
@@ -31,6 +32,7 @@ class ChatRow:
     last_digest_at: int | None
     username: str | None = None   # lower-case @username of a channel or public group
     quiet_hold: bool = False      # a channel in quiet hours: hold posts (True) or post them silently
+    script: str | None = None     # Chinese script chosen with /settings script (None: the client's)
 
     @property
     def is_channel(self) -> bool:
@@ -38,8 +40,9 @@ class ChatRow:
 
     @property
     def lang(self) -> str:
-        """The language replies use: the chat's choice, else its user's client language."""
-        return self.language or self.client_language
+        """The locale replies use: the chat's language, else its user's client language; Chinese in the
+        chat's script, else the one the client's language code asks for ("zh-TW")."""
+        return locale(self.language or self.client_language, self.script or script_of_client(self.client_language))
 
     @property
     def is_group(self) -> bool:
@@ -63,7 +66,7 @@ def _chat(row: aiosqlite.Row) -> ChatRow:
         digest_times=tuple(t for t in row["digest_times"].split(",") if t), quiet_start=row["quiet_start"],
         quiet_end=row["quiet_end"], summary_length=row["summary_length"], timezone=row["timezone"],
         created_at=row["created_at"], last_digest_at=row["last_digest_at"], username=row["username"],
-        quiet_hold=bool(row["quiet_hold"]),
+        quiet_hold=bool(row["quiet_hold"]), script=row["script"],
     )
 
 
@@ -104,7 +107,7 @@ async def set_active(db: Database, chat_id: int, active: bool, reason: str | Non
 
 
 SETTING_COLUMNS = frozenset({"mode", "digest_times", "quiet_start", "quiet_end", "summary_length", "language",
-                             "timezone", "quiet_hold"})
+                             "timezone", "quiet_hold", "script"})
 
 
 async def update_settings(db: Database, chat_id: int, now: datetime, **values: object) -> ChatRow | None:

@@ -12,14 +12,23 @@ import sqlite3
 import unicodedata
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from typing import Protocol
 
 import aiosqlite
 
 from bot.core.query import IndexTerms, fts_chars, fts_text, index_terms, meta_tokens
+from bot.core.script import FOLD_VERSION, fold_script
 
-INDEX_VERSION = f"2/unicode-{unicodedata.unidata_version}"  # bump when bot.core.query's fts_* output changes
+# Bump when bot.core.query's fts_* output changes. 3: Traditional Chinese folded to Simplified (#17).
+INDEX_VERSION = f"3/unicode-{unicodedata.unidata_version}/{FOLD_VERSION}"
 _META_KEY = "search_index_version"
+REBUILD_BATCH = 1000
+
+# Who is told how a rebuild goes: `(done, total)` after every batch of articles. The CLI sets a progress
+# bar here once (bot.cli.main), so whichever command opens an old database shows the rebuild it triggers.
+RebuildProgress = Callable[[int, int], None]
+rebuild_progress: ContextVar[RebuildProgress | None] = ContextVar("rebuild_progress", default=None)
 
 
 def index_article(conn: sqlite3.Connection, article_id: int, title: str, body: str, category_key: str,
@@ -50,10 +59,16 @@ def _sql_fts_meta(key: object, published: object) -> str:
     return meta_tokens(key if isinstance(key, str) else "", published if isinstance(published, int) else 0)
 
 
+def _sql_fold_script(text: object) -> str:
+    """An already folded category key in one Chinese script (migration 0010)."""
+    return fold_script(text) if isinstance(text, str) else ""
+
+
 _FUNCTIONS: tuple[tuple[str, int, Callable[..., str]], ...] = (
     ("newsbot_fts_text", 1, _sql_fts_text),
     ("newsbot_fts_chars", 2, _sql_fts_chars),
     ("newsbot_fts_meta", 2, _sql_fts_meta),
+    ("newsbot_fold_script", 1, _sql_fold_script),
 )
 
 
@@ -77,7 +92,8 @@ async def _has_index(conn: aiosqlite.Connection) -> bool:
 async def ensure_index(conn: aiosqlite.Connection) -> bool:
     """Build the index if it was never built or was built by another INDEX_VERSION. True if rebuilt.
 
-    Called by storage.db.connect after migrating; one SELECT on every later start.
+    Called by storage.db.connect after migrating; one SELECT on every later start. The rebuild is one
+    transaction: stopped half-way, the old index and its version stay, and the next start rebuilds.
     """
     if not await _has_index(conn):
         return False
@@ -101,26 +117,42 @@ class Transactional(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
 
 
-async def rebuild_index(db: Transactional) -> int:
+async def rebuild_index(db: Transactional, progress: RebuildProgress | None = None) -> int:
     """Drop and rebuild every index entry from the articles table; returns the number of articles."""
     async with db.transaction() as conn:
-        return await _rebuild(conn)
+        return await _rebuild(conn, progress)
 
 
-async def _rebuild(conn: aiosqlite.Connection) -> int:
+async def _rebuild(conn: aiosqlite.Connection, progress: RebuildProgress | None = None) -> int:
+    progress = progress or rebuild_progress.get()
+    async with conn.execute("SELECT count(*), coalesce(max(id), 0) FROM articles") as cur:
+        row = await cur.fetchone()
+    total, last_id = (int(row[0]), int(row[1])) if row is not None else (0, 0)
     # A contentless table's rows can only be deleted with their exact tokens; delete-all needs none.
     await conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
     await conn.execute("INSERT INTO articles_chars (articles_chars) VALUES ('delete-all')")
-    cur = await conn.execute(
-        "INSERT INTO articles_fts (rowid, title, body, meta) SELECT id, newsbot_fts_text(title), "
-        "newsbot_fts_text(body), newsbot_fts_meta(category_key, published) FROM articles"
-    )
-    await conn.execute(
-        "INSERT INTO articles_chars (rowid, chars) SELECT id, newsbot_fts_chars(title, body) || ' ' || "
-        "newsbot_fts_meta(category_key, published) FROM articles"
-    )
+    done = 0
+    if progress is not None:
+        progress(0, total)
+    # In id ranges, so a large database shows its progress; the same transaction throughout.
+    start = 0
+    while start < last_id:
+        end = start + REBUILD_BATCH
+        cur = await conn.execute(
+            "INSERT INTO articles_fts (rowid, title, body, meta) SELECT id, newsbot_fts_text(title), "
+            "newsbot_fts_text(body), newsbot_fts_meta(category_key, published) FROM articles "
+            "WHERE id > ? AND id <= ?", (start, end),
+        )
+        await conn.execute(
+            "INSERT INTO articles_chars (rowid, chars) SELECT id, newsbot_fts_chars(title, body) || ' ' || "
+            "newsbot_fts_meta(category_key, published) FROM articles WHERE id > ? AND id <= ?", (start, end),
+        )
+        done += max(cur.rowcount, 0)
+        start = end
+        if progress is not None and cur.rowcount:
+            progress(done, total)
     await conn.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         (_META_KEY, INDEX_VERSION),
     )
-    return cur.rowcount
+    return done

@@ -10,7 +10,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from bot.core.clean import fold
+from bot.core.script import match_fold as fold  # names match in either Chinese script
 
 # A separator and the blanks around it. Blanks before it are only tried from the first of a run: from
 # each blank, `\s*` read to the end of the run again (quadratic on "a" + " " * n + "b/c").

@@ -34,7 +34,7 @@ def parse_setting(args: list[str]) -> SettingChange | SettingError:
     """`/settings KEY VALUE…` → the columns to store."""
     key = fold(args[0]) if args else ""
     value = " ".join(args[1:]).strip()
-    if key not in {"mode", "time", "times", "quiet", "length", "lang", "language", "tz", "timezone"}:
+    if key not in {"mode", "time", "times", "quiet", "length", "lang", "language", "tz", "timezone", "script"}:
         return SettingError("settings_bad_key", key=args[0][:40] if args else "")
     if not value:
         return SettingError("settings_missing_value", key=key)
@@ -67,6 +67,8 @@ def parse_setting(args: list[str]) -> SettingChange | SettingError:
         if lang is None:
             return SettingError("settings_bad_lang")
         return SettingChange({"language": lang}, f"lang {lang}")
+    if key == "script":
+        return _script_setting(v)
     zone = valid_zone(value)
     if zone is None:
         return SettingError("settings_bad_tz", tz=value[:60])
@@ -129,3 +131,20 @@ def last_digest_slot(now: datetime, tz: str, times: tuple[str, ...]) -> datetime
         if best is not None:
             break
     return best.astimezone(now.tzinfo) if best else None
+
+
+# /settings script: how Chinese is shown (bot.core.script); "auto" follows the Telegram client's language.
+_SCRIPTS = {
+    "auto": None, "默认": None, "默認": None, "自动": None, "自動": None,
+    "hans": "hans", "simplified": "hans", "简体": "hans", "簡體": "hans", "zh-hans": "hans", "zh-cn": "hans",
+    "hant": "hant", "traditional": "hant", "繁体": "hant", "繁體": "hant", "zh-hant": "hant",
+    "tw": "tw", "zh-tw": "tw", "台湾": "tw", "台灣": "tw", "臺灣": "tw",
+    "hk": "hk", "zh-hk": "hk", "香港": "hk",
+}
+
+
+def _script_setting(v: str) -> SettingChange | SettingError:
+    if v not in _SCRIPTS:
+        return SettingError("settings_bad_script")
+    script = _SCRIPTS[v]
+    return SettingChange({"script": script}, f"script {script or 'auto'}")

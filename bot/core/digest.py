@@ -134,7 +134,7 @@ def _digest(items: list[DigestItem], lang: str, tz: ZoneInfo, now: datetime, sen
         for n, item in enumerate(shown):
             html = digest_item(item, lang, tz, now, sentences)
             if n == 0:
-                html = category_heading(path) + "\n" + html
+                html = category_heading(path, lang) + "\n" + html
             extra_oids: tuple[int, ...] = ()
             if rest and n == len(shown) - 1:
                 html += "\n" + more_in_category(lang, len(rest), path)

@@ -3,7 +3,8 @@
 Pure: `parse_query(str) -> ParsedQuery | QueryError`; `tokens()` / `fts_text()` / `fts_chars()` /
 `meta_tokens()` say how text is indexed; `QueryMatcher` runs many queries against one article.
 
-What matches. Text and queries are folded (NFKC + casefold, `bot.core.clean.fold`) and read as tokens:
+What matches. Text and queries are folded (NFKC + casefold, then Traditional Chinese as Simplified:
+`bot.core.script.match_fold`) and read as tokens:
 each Chinese/Japanese/Korean character is a token, any other run of letters and digits is one
 ("iphone13", "5g"), and a BARRIER stands where punctuation or space separates two CJK characters.
 A query word or "phrase" matches where its tokens occur consecutively in the title or the text. So a
@@ -38,8 +39,8 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Generic, TypeVar
 
-from bot.core.clean import fold
 from bot.core.errors import QueryError
+from bot.core.script import match_fold
 
 # ---------------------------------------------------------------- tokens
 
@@ -67,7 +68,7 @@ _TOKEN = re.compile(rf"(?P<cjk>(?=[^\W_])[{_CJK}])|[^\W_{_CJK}{_UNSAFE}]+")  # o
 @lru_cache(maxsize=16)
 def _folded_words(text: str) -> str:
     """Folded text with every separator run made one space (cached: each text is indexed several ways)."""
-    return _SEPARATORS.sub(" ", fold(text))
+    return _SEPARATORS.sub(" ", match_fold(text))
 
 
 def token_text(text: str) -> str:
@@ -455,7 +456,7 @@ def parse_query(text: str) -> ParsedQuery | QueryError:
     text = text if isinstance(text, str) else ""
     if len(text) > MAX_QUERY_CHARS:
         return QueryError("too_long", limit=MAX_QUERY_CHARS)
-    normal = fold(text)
+    normal = match_fold(text)
     if not normal.strip():
         return QueryError("empty")
     include: list[Phrase] = []

@@ -19,6 +19,7 @@ from bot.core.i18n import Markup, escape, t
 from bot.core.model import Article
 from bot.core.parse import MAX_URL_CHARS
 from bot.core.query import ParsedQuery, phrase_tokens
+from bot.core.script import script_of_locale, to_script
 from bot.core.snippet import Snippet, find_matches
 
 MAX_MESSAGE_CHARS = 4096
@@ -243,22 +244,30 @@ def category_not_found(lang: str, name: str, found: Resolved) -> str:
     return text
 
 
+def shown(text: str, lang: str, *, same_length: bool = False) -> str:
+    """Article text (a title, a summary, a category name) in the chat's Chinese script (bot.core.script):
+    a Traditional reader reads Simplified sources in Traditional and the other way round. Stored text
+    stays as published. `same_length`: keep every character in place (text with marks in it)."""
+    return to_script(text, script_of_locale(lang), same_length=same_length)
+
+
 # ---------------------------------------------------------------- digests and instant messages
 
 def digest_item(item: DigestEntry, lang: str, tz: tzinfo, now: datetime, sentences: int,
                 *, with_category: bool = False) -> str:
     """One item: linked title, source and time, why it came (a watch), its first `sentences`, /read."""
-    title = item.title if len(item.title) <= MAX_TITLE_CHARS else item.title[:MAX_TITLE_CHARS - 1] + "…"
+    title = shown(item.title, lang)
+    title = title if len(title) <= MAX_TITLE_CHARS else title[:MAX_TITLE_CHARS - 1] + "…"
     head = link_html(item.url, escape(title))
     local = item.published.astimezone(tz)
     when = local.strftime("%m-%d %H:%M" if local.year == now.astimezone(tz).year else "%Y-%m-%d %H:%M")
-    meta = [item.source[:100], when]
+    meta = [shown(item.source[:100], lang), when]
     if with_category and item.categories:
-        meta.insert(0, " › ".join(item.categories[-2:]))
+        meta.insert(0, shown(" › ".join(item.categories[-2:]), lang))
     lines = [f"<b>{head}</b>", f"<i>{escape(' · '.join(m for m in meta if m))}</i>"]
     if item.watch:
         lines.append(t(lang, "watch_reason", query=item.watch))
-    summary = " ".join(item.summary[:sentences])
+    summary = shown(" ".join(item.summary[:sentences]), lang)
     if summary:
         lines.append(escape(summary))
     lines.append(f"/read_{item.article_id}")
@@ -269,14 +278,14 @@ def digest_header(lang: str, count: int) -> str:
     return t(lang, "digest_title", count=count)
 
 
-def category_heading(path: tuple[str, ...]) -> str:
+def category_heading(path: tuple[str, ...], lang: str = "") -> str:
     """The line above a category's first item in a digest."""
-    return f"<b>▌{escape(' › '.join(path))}</b>"
+    return f"<b>▌{escape(shown(' › '.join(path), lang))}</b>"
 
 
 def more_in_category(lang: str, count: int, path: tuple[str, ...]) -> str:
     """The pointer to /latest for a category's items past the digest's cap."""
-    return t(lang, "more_in_category", count=count, name=Markup(escape(path[-1] if path else "")))
+    return t(lang, "more_in_category", count=count, name=Markup(escape(shown(path[-1], lang) if path else "")))
 
 
 def shrink_item(html: str, room: int) -> str:
@@ -295,12 +304,12 @@ def latest_messages(lang: str, tz: tzinfo, label: str, items: Iterable[tuple[int
                     ) -> list[str]:
     """/latest: a header naming the category `label` (empty: all), then (id, article, summary
     sentences) newest first, in as few messages as fit."""
-    where = f" · {escape(shorten(label, LABEL_UNITS))}" if label else ""
+    where = f" · {escape(shorten(shown(label, lang), LABEL_UNITS))}" if label else ""
     blocks = []
     for article_id, a, sentences in items:
-        summary = " ".join(sentences)
-        meta = shorten(a.author or a.category_path, LABEL_UNITS)
-        lines = [_title(a.title, a.url), f"<i>{escape(meta)} · {_when(a.published, tz)}</i>"]
+        summary = shown(" ".join(sentences), lang)
+        meta = shorten(shown(a.author or a.category_path, lang), LABEL_UNITS)
+        lines = [_title(shown(a.title, lang), a.url), f"<i>{escape(meta)} · {_when(a.published, tz)}</i>"]
         if summary:
             lines.append(escape(shorten(summary, SUMMARY_UNITS)))
         lines.append(f"/read_{article_id}")
@@ -346,15 +355,25 @@ def split_paragraphs(paragraphs: Iterable[str], limit: int, max_chunks: int) -> 
     return chunks, False
 
 
-def read_messages(lang: str, tz: tzinfo, a: Article) -> list[str]:
+def read_messages(lang: str, tz: tzinfo, a: Article, *, article_id: int | None = None,
+                  original: bool = False) -> list[str]:
     """/read: the header (title, category, author, time), then the text in at most READ_MAX_MESSAGES
-    messages numbered (n/N), a longer one ending with a link to the source."""
-    meta = " · ".join((shorten(a.category_path, LABEL_UNITS), shorten(a.author, LABEL_UNITS)))
-    header = f"{_title(a.title, a.url)}\n<i>{escape(meta)} · {_when(a.published, tz)}</i>"
-    if not a.paragraphs:
+    messages numbered (n/N), a longer one ending with a link to the source.
+
+    In the chat's Chinese script; when that changed the text, the header offers the original as
+    published (`/read_<id>_orig`, which renders with `original=True`)."""
+    script_lang = "" if original else lang
+    title, author = shown(a.title, script_lang), shown(a.author, script_lang)
+    paragraphs = [shown(p, script_lang) for p in a.paragraphs]
+    meta = " · ".join((shorten(shown(a.category_path, script_lang), LABEL_UNITS), shorten(author, LABEL_UNITS)))
+    header = f"{_title(title, a.url)}\n<i>{escape(meta)} · {_when(a.published, tz)}</i>"
+    converted = (title, author, paragraphs) != (a.title, a.author, list(a.paragraphs))
+    if converted and article_id is not None:
+        header += "\n" + t(lang, "read_original", command=f"/read_{article_id}_orig")
+    if not paragraphs:
         return [header + "\n\n" + t(lang, "read_no_text")]
     limit = max(MAX_MESSAGE_CHARS - html_units(header) - _PART_ROOM, MIN_CHUNK_UNITS)
-    chunks, cut = split_paragraphs(a.paragraphs, limit, READ_MAX_MESSAGES)
+    chunks, cut = split_paragraphs(paragraphs, limit, READ_MAX_MESSAGES)
     messages = []
     for n, chunk in enumerate(chunks, start=1):
         part = t(lang, "read_part", part=n, parts=len(chunks)) if len(chunks) > 1 else ""
@@ -368,11 +387,12 @@ def read_messages(lang: str, tz: tzinfo, a: Article) -> list[str]:
 
 # ---------------------------------------------------------------- /search
 
-def _hit_html(tz: tzinfo, n: int, hit: Hit, phrases: Sequence[Sequence[str]] | None) -> str:
+def _hit_html(tz: tzinfo, n: int, hit: Hit, phrases: Sequence[Sequence[str]] | None, lang: str = "") -> str:
     """One result, title and snippet shortened as plain text; its first matches in bold unless
-    `phrases` is None."""
-    title = shorten(hit.title, SEARCH_TITLE_UNITS)
-    text, marks, cut_after = hit.snippet.text, hit.snippet.marks, hit.snippet.cut_after
+    `phrases` is None. In the chat's script, character for character, so the marks stay in place."""
+    title = shown(shorten(hit.title, SEARCH_TITLE_UNITS), lang, same_length=True)
+    text = shown(hit.snippet.text, lang, same_length=True)
+    marks, cut_after = hit.snippet.marks, hit.snippet.cut_after
     if tg_len(text) > SNIPPET_UNITS:
         text, cut_after = tg_cut(text, SNIPPET_UNITS), True
         marks = tuple((s, min(e, len(text))) for s, e in marks if s < len(text))
@@ -380,7 +400,7 @@ def _hit_html(tz: tzinfo, n: int, hit: Hit, phrases: Sequence[Sequence[str]] | N
     title_marks = tuple(find_matches(title, phrases)[:MAX_MARKS]) if phrases is not None else ()
     title_html = snippet_html(Snippet(title, title_marks))
     excerpt = snippet_html(Snippet(text, marks[:MAX_MARKS] if bold else (), hit.snippet.cut_before, cut_after))
-    source = shorten(hit.author or " › ".join(hit.categories[-2:]), SEARCH_META_UNITS)
+    source = shorten(shown(hit.author or " › ".join(hit.categories[-2:]), lang), SEARCH_META_UNITS)
     meta = escape(" · ".join(x for x in (source, _when(hit.published, tz)) if x))
     return f"\n{n}. {title_html}\n<i>{meta}</i>\n{excerpt}\n/read_{hit.article_id}"
 
@@ -394,10 +414,10 @@ def search_page(lang: str, tz: tzinfo, page: ResultPage) -> str:
     # Capped titles, snippets and bold make a full page fit. Should it not (hashtags or links past the
     # entity limit), drop the bold, then whole hits from the end: a cut tag would make Telegram refuse it all.
     phrases = phrase_tokens(page.query)
-    hits = [_hit_html(tz, n, hit, phrases) for n, hit in enumerate(page.hits, page.offset + 1)]
+    hits = [_hit_html(tz, n, hit, phrases, lang) for n, hit in enumerate(page.hits, page.offset + 1)]
     text = "\n".join([header, *hits, *footer])
     if not fits(text):
-        hits = [_hit_html(tz, n, hit, None) for n, hit in enumerate(page.hits, page.offset + 1)]
+        hits = [_hit_html(tz, n, hit, None, lang) for n, hit in enumerate(page.hits, page.offset + 1)]
         for keep in range(len(hits), 0, -1):  # one hit past the entity limit is sent: Telegram drops the rest
             text = "\n".join([header, *hits[:keep], *footer])
             if fits(text):

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from bot.core.clean import fold
 from bot.core.query import phrase_pattern
+from bot.core.script import fold_script, match_fold
 
 SNIPPET_CHARS = 120
 ELLIPSIS = "…"
@@ -36,7 +37,7 @@ def fold_with_map(text: str) -> tuple[str, list[int]]:
         f = _fold_char(ch)
         parts.append(f)
         origin.extend([i] * len(f))
-    return "".join(parts), origin
+    return fold_script("".join(parts)), origin  # one script over the whole: its phrases span characters
 
 
 def find_matches(text: str, phrases: Sequence[Sequence[str]]) -> list[tuple[int, int]]:
@@ -44,7 +45,7 @@ def find_matches(text: str, phrases: Sequence[Sequence[str]]) -> list[tuple[int,
     phrases = [tuple(p) for p in phrases if p]
     if not text or not phrases:
         return []
-    folded = fold(text)
+    folded = match_fold(text)
     origin: list[int] | None = None
     if len(folded) != len(text):  # folding changed lengths (ﬁ → fi, ß → ss): map positions back
         folded, origin = fold_with_map(text)

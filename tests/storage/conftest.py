@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.clean import fold
+from bot.core.script import match_fold as fold  # the index's folding: NFKC, casefold, one Chinese script
 from bot.feeds.ingest import ingest_paths
 from storage.db import open_db
 from tests.storage.corpus import no_summary

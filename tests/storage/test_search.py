@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import storage.search
-from bot.core.clean import fold
 from bot.core.errors import QueryError
 from bot.core.query import page_callback, parse_page_callback
+from bot.core.script import match_fold as fold  # the index's folding: NFKC, casefold, one Chinese script
 from storage.db import open_db
 from storage.search import (
     SearchPage,
