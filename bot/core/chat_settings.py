@@ -48,7 +48,7 @@ def parse_setting(args: list[str]) -> SettingChange | SettingError:
         times = [parse_hhmm(p) for p in parts]
         if not parts or len(parts) > MAX_DIGEST_TIMES or any(t is None for t in times):
             return SettingError("settings_bad_time")
-        ordered = tuple(sorted(set(t for t in times if t)))
+        ordered = tuple(sorted({t for t in times if t}))
         return SettingChange({"digest_times": ordered}, "time " + ",".join(ordered))
     if key == "quiet":
         if v in ("off", "none", "关闭", "0"):

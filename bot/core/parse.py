@@ -280,18 +280,17 @@ def _naive_date(s: str) -> datetime | None:
         return datetime.fromisoformat(s)
     except ValueError:
         pass
-    parts: tuple[int, ...] | None = None
+    ymd: tuple[int, int, int] | None = None
     if m := _NUMERIC_DATE.fullmatch(s):
-        parts = tuple(int(g or 0) for g in m.groups())
+        ymd = (int(m.group(1)), int(m.group(2)), int(m.group(3)))
     elif (m := _DAY_MONTH_YEAR.fullmatch(s)) and m.group(2)[:3].lower() in _MONTHS:
-        parts = (int(m.group(3)), _MONTHS[m.group(2)[:3].lower()], int(m.group(1)),
-                 *(int(g or 0) for g in m.groups()[3:]))
+        ymd = (int(m.group(3)), _MONTHS[m.group(2)[:3].lower()], int(m.group(1)))
     elif (m := _MONTH_DAY_YEAR.fullmatch(s)) and m.group(1)[:3].lower() in _MONTHS:
-        parts = (int(m.group(3)), _MONTHS[m.group(1)[:3].lower()], int(m.group(2)),
-                 *(int(g or 0) for g in m.groups()[3:]))
-    if parts is not None:
+        ymd = (int(m.group(3)), _MONTHS[m.group(1)[:3].lower()], int(m.group(2)))
+    if m is not None and ymd is not None:
+        hour, minute, second = (int(g or 0) for g in m.groups()[3:])  # _TIME's groups, 0 when absent
         try:
-            return datetime(*parts)
+            return datetime(*ymd, hour, minute, second)
         except ValueError:
             return None
     try:
@@ -311,8 +310,7 @@ def parse_date(value: object, default_tz: ZoneInfo) -> datetime | None:
         return None
     if isinstance(value, (int, float)) and abs(value) < 1e8:
         value = str(value)  # not a timestamp: maybe 20220315
-    epoch_text = isinstance(value, str) and re.fullmatch(r"\s*\d{10}(?:\d{3})?\s*", value)
-    if isinstance(value, (int, float)) or epoch_text:
+    if isinstance(value, (int, float)) or (isinstance(value, str) and re.fullmatch(r"\s*\d{10}(?:\d{3})?\s*", value)):
         stamp = float(value)
         if abs(stamp) >= 1e11:  # milliseconds: 1e11 seconds would be the year 5138
             stamp /= 1000
@@ -327,11 +325,10 @@ def parse_date(value: object, default_tz: ZoneInfo) -> datetime | None:
     elif isinstance(value, str) and value.strip() and len(value) <= 200:  # longer is not a date
         s = re.sub(r"\s*\([^()]*\)\s*$", "", value.strip().strip("'\"").strip())
         s, zone = _zone_offset(s)
-        dt = _naive_date(s)
-        if dt is None:
+        naive = _naive_date(s)
+        if naive is None:
             return None
-        if dt.tzinfo is None and zone is not None:
-            dt = dt.replace(tzinfo=zone)
+        dt = naive.replace(tzinfo=zone) if naive.tzinfo is None and zone is not None else naive
     else:
         return None
     if dt.tzinfo is None:

@@ -558,13 +558,13 @@ class MatchDoc:
             keys: set[tuple[str, ...]] = set()
             for col in self.columns:
                 keys.update((t,) for t in col)
-                keys.update(zip(col, col[1:]))
+                keys.update(zip(col, col[1:], strict=False))
             self._keys = keys
         return self._keys
 
     def has(self, phrase: Phrase) -> bool:
         toks = phrase.tokens
-        for col, pos in zip(self.columns, self.positions()):
+        for col, pos in zip(self.columns, self.positions(), strict=True):
             anchor = min(range(len(toks)), key=lambda k: len(pos.get(toks[k], ())))
             for p in pos.get(toks[anchor], ()):
                 start = p - anchor
@@ -595,7 +595,7 @@ def _lookup_key(query: ParsedQuery) -> tuple[str, ...] | None:
     toks = phrase.tokens
     if len(toks) == 1:
         return toks
-    pairs = list(zip(toks, toks[1:]))
+    pairs = list(zip(toks, toks[1:], strict=False))
     return max(pairs, key=lambda ab: (BARRIER not in ab, len(ab[0]) + len(ab[1])))
 
 
@@ -608,7 +608,7 @@ class QueryMatcher(Generic[K]):
     always: list[tuple[K, ParsedQuery]] = field(default_factory=list)  # category-only queries
 
     @classmethod
-    def build(cls, items: Iterable[tuple[K, ParsedQuery]]) -> "QueryMatcher[K]":
+    def build(cls, items: Iterable[tuple[K, ParsedQuery]]) -> QueryMatcher[K]:
         m: QueryMatcher[K] = cls()
         for item_id, query in items:
             key = _lookup_key(query)

@@ -23,11 +23,10 @@ _LEADING_PUNCT = "\"'“‘([{（【「『《"
 
 # A period after these is part of the name or phrase, not the end of a sentence; the next word is
 # usually capitalised ("Mr. Cook", "St. Louis"), so the capital letter test alone would split.
-_ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sr jr st mt ft vs no nos vol fig figs gen gov sen rep rev lt col capt sgt
+_ABBREVIATION_LIST = """mr mrs ms dr prof sr jr st mt ft vs no nos vol fig figs gen gov sen rep rev lt col capt sgt
     inc ltd co corp dept est approx jan feb mar apr jun jul aug sep sept oct nov dec ph.d u.s u.k
-    u.n e.g i.e a.m p.m""".split()
-)
+    u.n e.g i.e a.m p.m"""
+_ABBREVIATIONS = frozenset(_ABBREVIATION_LIST.split())
 
 
 def _is_cjk(ch: str) -> bool:
@@ -99,7 +98,7 @@ def _boundary_after(line: str, start: int, end: int) -> int | None:
             nxt = _next_visible(line, after)
             if nxt.isascii() and nxt.islower():
                 return None
-        between_digits = 0 < start and after < n and line[start - 1].isdigit() and line[after].isdigit()
+        between_digits = start > 0 and after < n and line[start - 1].isdigit() and line[after].isdigit()
         if set(run) <= {"．"} and between_digits:
             return None  # full-width decimal point, 3．5
         return after
