@@ -77,13 +77,14 @@ _TOKEN = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]+"
     r"|[a-z0-9]+(?:['.][a-z0-9]+)*"
 )
-_STOPWORDS = frozenset(
+_STOPWORD_LIST = (
     """a an the and or but if of to in on at by for from with as is are was were be been being it its
     this that these those he she they we you i his her their our your my me him them us not no so
     than then there here has have had do does did will would can could should may might must
     also just about into over after before more most such which who whom whose what when where
-    why how all any each other some only own same very s t says said""".split()
+    why how all any each other some only own same very s t says said"""
 )
+_STOPWORDS = frozenset(_STOPWORD_LIST.split())
 
 _CLAUSE_MARKS = {"zh": "，,;；", "en": ",;；，", "ja": "，,;；、"}
 
@@ -222,7 +223,7 @@ def _centrality(feats: list[set[str]], nodes: list[int]) -> dict[int, float]:
     """
     n = len(nodes)
     if n <= 1:
-        return {i: 1.0 for i in nodes}
+        return dict.fromkeys(nodes, 1.0)
     sets = [feats[i] for i in nodes]
     # Most features occur in one sentence only: they count towards the norms, all with the same
     # weight, and never towards a similarity. Set operations find the others without a Python loop.
@@ -240,7 +241,7 @@ def _centrality(feats: list[set[str]], nodes: list[int]) -> dict[int, float]:
     weight_of_df = {m: _fixed(math.log(1.0 + n / m) ** 2) for m in set(df.values())}
     weight = {f: weight_of_df[m] for f, m in df.items()}
     inverse_norms = []
-    for s, common in zip(sets, shared_sets):
+    for s, common in zip(sets, shared_sets, strict=True):
         norm_sq = lone * (len(s) - len(common)) + sum(weight[f] for f in common)
         inverse_norms.append(1.0 / math.sqrt(norm_sq) if norm_sq > 0 else 0.0)
     # Features in more than half the sentences carry no signal.
@@ -251,12 +252,12 @@ def _centrality(feats: list[set[str]], nodes: list[int]) -> dict[int, float]:
     # the sentences b holding f: linear in the features, where comparing every pair was quadratic in
     # the sentences. fsum is exact, so the result does not depend on the order a set is visited in.
     reach: dict[str, float] = dict.fromkeys(chain.from_iterable(linking), 0.0)
-    for links, inv in zip(linking, inverse_norms):
+    for links, inv in zip(linking, inverse_norms, strict=True):
         for f in links:
             reach[f] += inv
     degree = [inv * math.fsum(weight[f] * (reach[f] - inv) for f in links) if links else 0.0
-              for links, inv in zip(linking, inverse_norms)]
-    return dict(zip(nodes, degree))
+              for links, inv in zip(linking, inverse_norms, strict=True)]
+    return dict(zip(nodes, degree, strict=True))
 
 
 def _fixed(x: float) -> int:
