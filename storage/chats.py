@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -65,9 +66,14 @@ def _chat(row: aiosqlite.Row) -> ChatRow:
         inactive_reason=row["inactive_reason"], mode=row["mode"],
         digest_times=tuple(t for t in row["digest_times"].split(",") if t), quiet_start=row["quiet_start"],
         quiet_end=row["quiet_end"], summary_length=row["summary_length"], timezone=row["timezone"],
-        created_at=row["created_at"], last_digest_at=row["last_digest_at"], username=row["username"],
-        quiet_hold=bool(row["quiet_hold"]), script=row["script"],
+        created_at=row["created_at"], last_digest_at=row["last_digest_at"], username=_column(row, "username"),
+        quiet_hold=bool(_column(row, "quiet_hold")), script=row["script"],
     )
+
+
+def _column(row: aiosqlite.Row, name: str) -> Any:
+    """A column added by a later migration (0008: channels), None on a database not yet migrated that far."""
+    return row[name] if name in row.keys() else None  # noqa: SIM118 -- `in` on a Row looks at values
 
 
 async def get_chat(db: Database, chat_id: int) -> ChatRow | None:
@@ -85,13 +91,14 @@ async def register_chat(
         async with conn.execute("SELECT active FROM chats WHERE id = ?", (chat_id,)) as cur:
             before = await cur.fetchone()
         await conn.execute(
-            "INSERT INTO chats (id, type, title, is_forum, client_language, timezone, created_at, updated_at, "
-            "username) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET type=excluded.type, "
-            "title=excluded.title, is_forum=excluded.is_forum, client_language=excluded.client_language, active=1, "
-            "inactive_reason=NULL, updated_at=excluded.updated_at, username=excluded.username",
-            (chat_id, type, title, int(is_forum), client_language, timezone, ts, ts,
-             username.lower() if username else None),
+            "INSERT INTO chats (id, type, title, is_forum, client_language, timezone, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET type=excluded.type, title=excluded.title, "
+            "is_forum=excluded.is_forum, client_language=excluded.client_language, active=1, "
+            "inactive_reason=NULL, updated_at=excluded.updated_at",
+            (chat_id, type, title, int(is_forum), client_language, timezone, ts, ts),
         )
+        if username is not None:  # a channel's @username (how its admins name it in commands)
+            await conn.execute("UPDATE chats SET username = ? WHERE id = ?", (username.lower() or None, chat_id))
     chat = await get_chat(db, chat_id)
     assert chat is not None
     return chat, before is not None and not before["active"]

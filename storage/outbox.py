@@ -164,13 +164,15 @@ async def plan_sends(db: Database, chat_id: int, messages: list[PlannedMessage],
     async with db.transaction() as conn:
         for m in messages:
             cur = await conn.execute(
-                "INSERT INTO sends (chat_id, thread_id, kind, body, photo_url, created_at, item_ids, silent) "
-                "VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO sends (chat_id, thread_id, kind, body, photo_url, created_at, item_ids) "
+                "VALUES (?,?,?,?,?,?,?)",
                 (chat_id, m.thread_id, "photo" if m.photo_url else "text", m.body, m.photo_url, ts,
-                 ",".join(map(str, m.article_ids)), int(m.silent)),
+                 ",".join(map(str, m.article_ids))),
             )
             send_id = inserted_id(cur.lastrowid)
             ids.append(send_id)
+            if m.silent:  # a channel's quiet hours (column added by migration 0008)
+                await conn.execute("UPDATE sends SET silent = 1 WHERE id = ?", (send_id,))
             cur = await conn.executemany(
                 "UPDATE outbox SET state = 'planned', send_id = ? WHERE id = ? AND state = 'pending'",
                 [(send_id, oid) for oid in m.outbox_ids])
@@ -235,7 +237,8 @@ async def due_sends(db: Database, chat_id: int, now: datetime) -> list[Send]:
         (chat_id, int(now.timestamp())),
     )
     return [Send(r["id"], r["chat_id"], r["chat_type"], r["thread_id"], r["kind"], r["body"], r["photo_url"],
-                 r["attempts"], r["item_ids"], bool(r["silent"])) for r in rows]
+                 r["attempts"], r["item_ids"], bool(r["silent"]) if "silent" in r.keys() else False)  # noqa: SIM118
+            for r in rows]
 
 
 async def claim_send(db: Database, send_id: int) -> bool:
