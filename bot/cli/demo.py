@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app.runtime import BotRuntime
+from bot.core.script import TW, to_script
 from bot.core.settings import Settings
 from bot.feeds.ingest import ingest_paths, iter_post_files
 from sandbox import Sandbox
@@ -131,6 +132,11 @@ async def run_demo(settings: Settings, posts: Path, out: TextIO = sys.stdout) ->
             for m in sb.messages(chat)[before:]:
                 t.bot(m)
             await _exchange(sb, chat, ann, f"/subscribe @demo_news {subscribe_to}", t, "Ann")
+            # A Traditional-script reader (Taiwan) of the same category, typing its name her way.
+            mei = sb.add_user("Mei", username="mei", language_code="zh-tw")
+            mei_chat = sb.private_chat(mei)
+            await _exchange(sb, mei_chat, mei, f"/subscribe {to_script(subscribe_to, TW)}", t, "Mei")
+            mei_before = len(sb.messages(mei_chat))
             later_report = await ingest_paths(runtime.db, later, default_tz=settings.timezone)
             t.note(f"{later_report.new + later_report.same_story} new posts arrive; the dispatcher runs")
             before = len(sb.messages(chat))
@@ -140,8 +146,12 @@ async def run_demo(settings: Settings, posts: Path, out: TextIO = sys.stdout) ->
                 t.bot(m)
             for m in sb.messages(channel):
                 t.channel("示例频道", m)
+            t.note("the same digest, as Mei reads it")
+            for m in sb.messages(mei_chat)[mei_before:]:
+                t.bot(m)
             query = await _demo_query(runtime)
             await _exchange(sb, chat, ann, f"/search {query}", t, "Ann")
+            await _exchange(sb, mei_chat, mei, f"/search {to_script(query, TW)}", t, "Mei")
             bob = sb.add_user("Bob", username="bob", language_code="en")
             await _exchange(sb, sb.private_chat(bob), bob, "/latest 2", t, "Bob")
             friends = sb.group("Friends", members=[bob])

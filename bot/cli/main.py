@@ -32,6 +32,7 @@ from bot.feeds.ingest import ingest_paths, iter_post_files, load_post
 from sandbox.server import Sandbox
 from storage.articles import get_article, latest, save_summary, stale_summaries
 from storage.db import SchemaTooNew, open_db
+from storage.index import rebuild_progress
 from storage.lock import DatabaseBusy
 from storage.search import SearchPage, search
 
@@ -254,8 +255,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _index_rebuild_bar(done: int, total: int) -> None:
+    """A search index rebuild (storage.index: a new folding, #17) started by opening an older database."""
+    if total:
+        filled = 30 * done // total
+        print(f"\rrebuilding the search index [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}",
+              end="\n" if done >= total else "", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    rebuild_progress.set(_index_rebuild_bar)
     try:
         settings = load_settings()
 

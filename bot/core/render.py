@@ -408,7 +408,7 @@ def _hit_html(tz: tzinfo, n: int, hit: Hit, phrases: Sequence[Sequence[str]] | N
 def search_page(lang: str, tz: tzinfo, page: ResultPage) -> str:
     """A page of results: the query and total, numbered hits with their matches in bold, page n/N."""
     total = page.total if page.total_exact else f"≈{page.total}"  # large result sets are estimated
-    query = shorten(page.query.describe() or page.query.text, LABEL_UNITS)
+    query = shorten(shown(page.query.describe() or page.query.text, lang), LABEL_UNITS)  # folded: Simplified
     header = t(lang, "search_header", query=query, total=total)
     footer = ["\n" + t(lang, "page", page=page.page + 1, pages=page.pages)] if page.pages > 1 else []
     # Capped titles, snippets and bold make a full page fit. Should it not (hashtags or links past the
@@ -427,7 +427,7 @@ def search_page(lang: str, tz: tzinfo, page: ResultPage) -> str:
 
 def search_none(lang: str, query: ParsedQuery, text: str) -> str:
     """No results for the query the user typed as `text`."""
-    return t(lang, "search_none", query=shorten(query.describe() or text, 100))
+    return t(lang, "search_none", query=shorten(shown(query.describe() or text, lang), 100))
 
 
 # ---------------------------------------------------------------- channels and inline answers

@@ -11,6 +11,7 @@ Traditional), `s2twp` (Taiwan characters and vocabulary: 軟體, 資訊), `s2hk`
 """
 from __future__ import annotations
 
+import re
 from functools import cache, lru_cache
 
 import opencc
@@ -64,8 +65,20 @@ def _fold_short(text: str) -> str:  # names, queries, titles: asked for again an
 
 
 def _t2s(text: str) -> str:
-    out: str = converter("t2s").convert(text)
+    out = _convert("t2s", text)
     return out if len(out) == len(text) else text  # never expected: keep positions valid whatever the data
+
+
+_SURROGATE = re.compile("([\ud800-\udfff]+)")
+
+
+def _convert(config: str, text: str) -> str:
+    """OpenCC takes UTF-8: lone surrogates (which hostile input may hold) are kept as they are, around it."""
+    try:
+        out: str = converter(config).convert(text)
+    except UnicodeEncodeError:
+        return "".join(p if i % 2 else converter(config).convert(p) for i, p in enumerate(_SURROGATE.split(text)))
+    return out
 
 
 def match_fold(text: str) -> str:
@@ -77,8 +90,8 @@ def script_of(text: str) -> str | None:
     """HANS or HANT by which script's own characters the text has more of; None: no Chinese in it, or a tie."""
     if not _has_cjk(text):
         return None
-    as_hans = converter("t2s").convert(text)
-    as_hant = converter("s2t").convert(text)
+    as_hans = _convert("t2s", text)
+    as_hant = _convert("s2t", text)
     traditional = sum(a != b for a, b in zip(text, as_hans, strict=False))
     simplified = sum(a != b for a, b in zip(text, as_hant, strict=False))
     if traditional == simplified:
@@ -114,7 +127,7 @@ def _to_script(text: str, script: str, same_length: bool) -> str:
         config = _FROM_HANT[script]
     if not config:
         return text
-    out: str = converter(config).convert(text)
+    out = _convert(config, text)
     return text if same_length and len(out) != len(text) else out
 
 

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.clean import fold
 from bot.core.query import (
     BARRIER,
     MAX_QUERY_CHARS,
@@ -35,6 +34,7 @@ from bot.core.query import (
     tokens,
 )
 from bot.core.render import highlight_html, snippet_html
+from bot.core.script import match_fold as fold  # the index's folding: NFKC, casefold, one Chinese script
 from bot.core.snippet import find_matches, make_snippet
 
 # Text generators that hit the interesting characters: CJK, kana, full-width forms, FTS5 syntax, quotes.
