@@ -4,7 +4,7 @@
 
 Each family is one shape a hostile feed item, post file or command argument can take, passed through the
 entry point that meets it in production (clean_html for feed items, build_article for post files, ...).
-Linear code takes about 4x the time for 4x the input ("growth" ≈ 4); quadratic code takes 16x. A size
+Linear code takes about 4x the time for 4x the input ("growth" ≈ 4, k ≈ 1); quadratic code 16x (k ≈ 2). A size
 that runs over the budget skips the larger ones (the old quadratic code needs minutes at 640 KB).
 Exit status 1 when a family grows super-linearly or raises.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -29,8 +30,8 @@ from bot.feeds.ingest import build_article
 KB = 1024
 SIZES_KB = (10, 40, 160, 640)
 QUICK_SIZES_KB = (10, 40, 160)
-SUPER_LINEAR = 8.0  # growth per 4x size above this is not linear (16 is quadratic); 4..8 is noise
-MIN_TIMED = 0.002   # growth is only judged between runs this long (shorter ones are noise)
+SUPER_LINEAR = 1.5  # exponent of time in size above which a family is not linear (quadratic is 2)
+MIN_TIMED = 0.002   # growth is only judged from runs this long (shorter ones are noise)
 
 
 def _rep(unit: str, n: int) -> str:
@@ -135,8 +136,8 @@ def measure(family: Family, sizes: tuple[int, ...], budget: float) -> tuple[list
         times.append(seconds)
         if error:
             return times, f"raises {error}"
-    growth = _growth(times)
-    if any(t is None for t in times) or (growth is not None and growth > SUPER_LINEAR):
+    exponent = _exponent(sizes, times)
+    if any(t is None for t in times) or (exponent is not None and exponent > SUPER_LINEAR):
         verdict = "SUPER-LINEAR"
     return times, verdict
 
@@ -148,6 +149,16 @@ def _growth(times: list[float | None]) -> float | None:
     return max(ratios) if ratios else None
 
 
+def _exponent(sizes: tuple[int, ...], times: list[float | None]) -> float | None:
+    """k in time ~ size^k, from the first run long enough to judge to the last: over the whole range of
+    sizes, so one noisy step (a loaded machine) does not decide; 1 is linear, 2 quadratic."""
+    timed = [(s, t) for s, t in zip(sizes, times, strict=False) if t is not None and t >= MIN_TIMED]
+    if len(timed) < 2:
+        return None
+    (s0, t0), (s1, t1) = timed[0], timed[-1]
+    return math.log(t1 / t0) / math.log(s1 / s0)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES_KB} KB instead of {SIZES_KB}")
@@ -156,7 +167,7 @@ def main() -> int:
     args = ap.parse_args()
     sizes = QUICK_SIZES_KB if args.quick else SIZES_KB
     print(f"{'family':32} {'entry':14}" + "".join(f"{f'{s} KB':>10}" for s in sizes)
-          + f"{'µs/KB':>9}{'growth':>8}  verdict")
+          + f"{'µs/KB':>9}{'growth':>8}{'k':>6}  verdict")
     bad = 0
     for family in FAMILIES:
         if args.only and args.only not in family.name:
@@ -166,11 +177,13 @@ def main() -> int:
         cells += "".join(f"{'-':>10}" for _ in range(len(sizes) - len(times)))
         timed = [(s, t) for s, t in zip(sizes, times, strict=False) if t is not None]
         per_kb = timed[-1][1] / timed[-1][0] * 1e6 if timed else 0.0
-        growth = _growth(times)
+        growth, exponent = _growth(times), _exponent(sizes, times)
         print(f"{family.name:32} {family.entry:14}{cells}{per_kb:9.1f}"
-              f"{'-' if growth is None else f'{growth:.1f}x':>8}  {verdict}", flush=True)
+              f"{'-' if growth is None else f'{growth:.1f}x':>8}{'-' if exponent is None else f'{exponent:.2f}':>6}"
+              f"  {verdict}", flush=True)
         bad += verdict != "linear"
     print(f"\ngrowth: the largest time ratio between consecutive sizes (x4 each); ≈4 linear, ≈16 quadratic. "
+          f"k: time ~ size^k over all sizes, the verdict (over {SUPER_LINEAR:g}: super-linear). "
           f"Over {args.budget:g} s a family's larger sizes are skipped.")
     return 1 if bad else 0
 
