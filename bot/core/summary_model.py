@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
+from operator import mul
 
 __all__ = ["FEATURES", "Weights", "features", "score", "weights_for"]
 
@@ -20,7 +22,8 @@ _LENGTH_UNIT = {"en": 25.0}  # words; characters for Chinese and Japanese
 _CHAR_UNIT = 50.0
 _SHORT = {"en": 8}
 _SHORT_CHARS = 15
-_QUOTES = "“”「」『』\""
+_DIGIT = re.compile(r"\d")
+_QUOTE = re.compile("[“”「」『』\"]")
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,13 @@ def features(
         title_similarity,
         length,
         short,
-        1.0 if any(ch.isdigit() for ch in text) else 0.0,
-        1.0 if any(q in text for q in _QUOTES) else 0.0,
+        1.0 if _DIGIT.search(text) else 0.0,
+        1.0 if _QUOTE.search(text) else 0.0,
         1.0 if stripped[-1:] in "?？" else 0.0,
     )
 
 
 def score(vector: tuple[float, ...], weights: tuple[float, ...]) -> float:
     """The linear score, squashed to (0, 1) so that 0.0 can keep meaning "never chosen"."""
-    z = sum(v * w for v, w in zip(vector, weights, strict=True))
+    z = sum(map(mul, vector, weights))  # both FEATURES long
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))

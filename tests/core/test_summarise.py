@@ -393,3 +393,27 @@ def test_summary_items_are_substrings_of_one_paragraph() -> None:
     ]
     for item in summarise(paragraphs, "新馆开放", max_sentences=3, max_chars=400):
         assert any(item in p for p in paragraphs)
+
+
+def test_a_paragraphs_last_sentence_without_its_end_mark_can_be_the_summary() -> None:
+    # The page dropped the final 。: the sentence still ends where its paragraph ends.
+    paragraphs = [
+        "记者从市住建局获悉。今年全市计划新建保障性租赁住房八万套，比去年增加两成，年底前全部开工",
+        "详情请见附件",
+    ]
+    summary = summarise(paragraphs, "保障房建设", max_sentences=1)
+    assert summary == ["今年全市计划新建保障性租赁住房八万套，比去年增加两成，年底前全部开工"]
+
+
+def test_an_english_paragraph_without_its_period_can_be_the_summary() -> None:
+    paragraphs = [
+        "Photos: Getty",
+        "The city council approved a new budget for public transport and school repairs after a long debate on Monday night",
+    ]
+    assert summarise(paragraphs, "Budget vote", language="en", max_sentences=1) == [paragraphs[1]]
+
+
+def test_a_paragraph_ending_in_a_comma_is_a_broken_line_not_a_sentence() -> None:
+    # The page broke one sentence over two paragraphs: neither half is shown.
+    paragraphs = ["市统计局今天发布数据显示，今年前三季度全市地区生产总值同比增长百分之六，", "高于全国平均水平"]
+    assert summarise(paragraphs, "前三季度经济数据", max_sentences=2) == []

@@ -1,0 +1,395 @@
+# ruff: noqa: B905, C420, I001, SIM905  (frozen copy of commit 8a1602b, kept byte-for-byte in its logic)
+"""Extractive summaries of cleaned news articles: paragraphs, title and language in, sentences out.
+
+Pure functions, stdlib only, deterministic; cheap enough to run on every article at ingest.
+
+How a summary is chosen:
+1. Sentences are split (bot.core.sentences), datelines such as `武汉晚报讯（记者李玉莹）` are trimmed off
+   their front, and at most MAX_CANDIDATES sentences are kept so a huge article stays bounded.
+2. Boilerplate (source and editor lines, calls to scan/click/download, copyright, captions) and
+   sentences that only restate the title score zero and are never chosen.
+3. The rest are ranked by LexRank-style centrality (weighted degree in the graph of idf-weighted
+   cosine similarity of character bigrams for Chinese/Japanese, words for English), blended with a
+   news position prior and similarity to the title; headings, captions and fragments are discounted.
+4. Greedy selection in rank order under the sentence and character budgets, never taking a
+   sentence that nearly duplicates one already taken; output is in article order.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from operator import add
+
+from bot.core.model import Article
+from bench.summariser_v1.sentences import split_sentences
+
+__all__ = [
+    "DEFAULT_MAX_CHARS",
+    "MAX_CANDIDATES",
+    "MAX_SENTENCES",
+    "SUMMARISER_VERSION",
+    "ScoredSentence",
+    "score_sentences",
+    "split_sentences",
+    "summarise",
+]
+
+SUMMARISER_VERSION = 1
+
+# Beyond a few hundred sentences the graph costs quadratic time and the summary comes from the
+# first screens of the article anyway.
+MAX_CANDIDATES = 300
+MAX_SENTENCES = 5
+DEFAULT_MAX_CHARS = {"zh": 160, "ja": 160, "en": 320}
+
+# Only this much of one sentence is looked at for similarity: a 200 KB paragraph without a single
+# full stop is one "sentence", and it can only ever be shown clause-cut.
+_FEATURE_CHARS = 1500
+
+# Blend of the three signals; tuned on the real posts in ../shared/corpus (python -m bench.summarise).
+_W_CENTRALITY = 0.25
+_W_POSITION = 0.25
+_W_TITLE = 0.5
+_POSITION_DECAY = 1.0
+# A further sentence scoring under this share of the first one is padding: a digest reads better
+# with one strong sentence than with a strong one and a weak one.
+_MIN_RELATIVE = 0.7
+_WEAK = 0.25  # headings, captions, fragments, lead-ins ending with a colon
+
+# Two sentences sharing this much of the smaller one's features say the same thing (Sina posts
+# repeat their bullet points in the body word for word).
+_NEAR_DUPLICATE = 0.6
+# A sentence whose features are this much inside the title says nothing the title does not.
+_RESTATES_TITLE = 0.75
+
+_TERMINAL = set("。！？；…．｡!?.")
+_PAIRS = (("“", "”"), ("「", "」"), ("『", "』"), ("（", "）"), ("(", ")"), ("《", "》"))
+_TRAILING_CLOSERS = "”’）】」』》〕〉)]}»›\"'"
+
+_TOKEN = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]+"
+    r"|[a-z0-9]+(?:['.][a-z0-9]+)*"
+)
+_STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for from with as is are was were be been being it its
+    this that these those he she they we you i his her their our your my me him them us not no so
+    than then there here has have had do does did will would can could should may might must
+    also just about into over after before more most such which who whom whose what when where
+    why how all any each other some only own same very s t says said""".split()
+)
+
+_CLAUSE_MARKS = {"zh": "，,;；", "en": ",;；，", "ja": "，,;；、"}
+
+# Trimmed from the front of a sentence: what follows is the news, the prefix is the wire.
+_DATELINE = re.compile(
+    r"^(?:"
+    r"【[^】]{1,40}】"  # 【#话题#】 or 【新华社北京电】
+    r"|[^，。,\s（(]{1,20}?讯\s*[（(](?:本报)?(?:记者|通讯员|实习生)[^）)]{0,40}[）)]"  # 武汉晚报讯（记者…）
+    r"|(?:新华社|中新社|中新网|人民网|央视网|央广网|中国新闻网|新华网)[^，。（(]{0,20}?电"
+    r"(?:\s*[（(][^）)]{0,40}[）)])?"  # 新华社北京3月15日电（记者…）
+    r"|(?:本报|本台|本刊)?(?:记者|通讯员)[^，。]{0,20}?报道[：:，,]?"  # 本报记者张三报道：
+    r"|[（(](?:本报)?(?:记者|通讯员)[^）)]{1,40}[）)]"
+    r"|[A-Z][A-Za-z .,'-]{1,40}\((?:AP|Reuters|AFP|Bloomberg|UPI|CNN)\)\s*[-—–:]+"  # PARIS (AP) —
+    r")\s*"
+)
+
+_PHOTO_CREDIT = re.compile(r"(?:记者|記者|摄影|攝影|通讯员|通訊員)\s*[\w·]{1,10}\s*[/／]?\s*(?:摄|攝)[）)]?\s*$")
+
+# Sentences that are packaging, not news. They score zero so they can never be chosen, even when
+# the cleaner upstream missed them. Split by where they can match, because one alternation of
+# everything would be tried at every position of every sentence.
+_BOILERPLATE_START = re.compile(
+    "|".join(
+        [
+            r"(?:文章|本文|消息|新闻|图片|图|視頻|视频)?(?:来源|來源|出处|出處)\s*[：:]",
+            r"原(?:标题|標題)\s*[：:]",
+            r"(?:责任编辑|責任編輯|编辑|編輯|作者|撰文|校对|校對|审核|審核|审校|监制|監製|记者|記者|"
+            r"实习记者|通讯员|摄影|攝影|出品|策划|策劃|文|图|圖)\s*[：:|｜/／]",
+            r"[（(【\[][^）)】\]]{0,40}[）)】\]]\s*[。.]?$",  # （记者安蓓） （证券时报）
+        ]
+    )
+)
+_BOILERPLATE_ANYWHERE = re.compile(
+    "|".join(
+        [
+            r"(?:点击|點擊|点选|點選)(?!率|量)",
+            r"扫码|掃碼|(?:扫描|掃描|识别|識別|长按|長按)[^，。]{0,6}(?:二维码|二維碼)",
+            r"(?:关注|關注)(?:我们|我們|公众号|公眾號|微信|微博|官方|本号|本號|账号|帳號)",
+            r"(?:下载|下載)[^，。,]{0,10}(?:APP|App|app|客户端|客戶端)|(?:APP|App)\s*(?:下载|下載)",
+            r"尽在[^，。]{0,12}(?:APP|App)|海量资讯",
+            r"转载请注明|轉載請註明|未经授权|未經授權|禁止转载|禁止轉載|版权所有|版權所有|版权归|版權歸|侵删|侵刪",
+            r"(?:查看|阅读|閱讀)(?:知乎)?(?:原文|讨论|討論)|本文(?:首发|首發|转载|轉載)(?:于|於|自)",
+            r"©",
+            r"(?:詳しくは|続きを読む|出典|引用元|画像|写真)\s*[：:]|フォローして",
+        ]
+    )
+)
+# Matched against lower-cased text: a case-insensitive alternation is several times slower. At the
+# start and anywhere apart: with a `^` branch in it, the engine could not skip to where a match starts.
+_BOILERPLATE_EN_START = re.compile(
+    r"copyright|\(c\)|more\s*\.*$"
+    r"|(?:featured |header |lead )?(?:image|photo|picture|video)s?\s*(?:credit|source|via|by)?\s*[:：]"
+    r"|(?:related|read more|read also|see also|source|via|ftc|disclosure|editor'?s note)\s*[:：]"
+)
+_BOILERPLATE_EN = re.compile(
+    r"all rights reserved|click here|sign up for|subscribe to|follow us|download (?:the|our) app"
+    r"|to your google news"
+)
+_URL = re.compile(r"https?://\S+|www\.\S+")
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    """One sentence of an article in article order (`index`), with its summary-worthiness score.
+
+    A score of 0.0 means it is never chosen: boilerplate, or a restatement of the title.
+    """
+
+    text: str
+    index: int
+    score: float
+
+
+def _features(text: str) -> set[str]:
+    """Similarity features: character bigrams of CJK runs, and words (minus stopwords) otherwise."""
+    feats: list[str] = []
+    for tok in _TOKEN.findall(text[:_FEATURE_CHARS].lower()):
+        if tok[0] >= "\u3040":
+            if len(tok) == 1:
+                feats.append(tok)
+            else:
+                feats.extend(map(add, tok, tok[1:]))  # character bigrams
+        elif tok not in _STOPWORDS:
+            if tok.endswith("'s"):
+                tok = tok[:-2]
+            elif len(tok) > 4 and tok[-1] == "s" and tok[-2] not in "su":
+                tok = tok[:-1]  # crude plural folding: "features" ~ "feature"
+            feats.append(tok)
+    return set(feats)
+
+
+def _is_photo_credit(text: str) -> bool:
+    return ("摄" in text or "攝" in text) and _PHOTO_CREDIT.search(text) is not None
+
+
+def _is_boilerplate(text: str) -> bool:
+    if (
+        _BOILERPLATE_START.match(text)
+        or (not text.isascii() and _BOILERPLATE_ANYWHERE.search(text))  # its every phrase has CJK or ©
+        or _BOILERPLATE_EN_START.match(lower := text.lower())
+        or _BOILERPLATE_EN.search(lower)
+        or _is_photo_credit(text)
+    ):
+        return True
+    # A sentence that is mostly a link is a pointer elsewhere, not news.
+    return ("://" in text or "www." in text) and len(_URL.sub("", text).strip()) < 0.3 * len(text)
+
+
+def _is_weak(text: str, n_features: int, language: str) -> bool:
+    """Headings, captions and fragments: readable, but rarely what a summary should say."""
+    if n_features < (4 if language == "en" else 6):
+        return True
+    body = text.rstrip(_TRAILING_CLOSERS + " ")
+    if not body or body[-1] not in _TERMINAL:
+        return True  # no end mark: a subheading or an image caption
+    if text.rstrip()[-1] in "：:":
+        return True  # a lead-in whose point comes after it
+    # Half a quotation: '“2021年军费开支连续第七次增长。' reads broken on its own.
+    return any(text.count(a) != text.count(b) for a, b in _PAIRS)
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    """Share of the smaller feature set found in the other."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
+
+
+def _centrality(feats: list[set[str]], nodes: list[int]) -> dict[int, float]:
+    """Weighted degree of each of the `nodes` sentences in the graph of idf-weighted cosine similarity.
+
+    Without damping, LexRank's random walk on this undirected graph has the weighted degree as its
+    stationary distribution; with it the ranking barely differs (python -m bench.summarise), and the
+    power iteration cost 4/5 of the summariser's time.
+    """
+    n = len(nodes)
+    if n <= 1:
+        return {i: 1.0 for i in nodes}
+    sets = [feats[i] for i in nodes]
+    # Most features occur in one sentence only: they count towards the norms, all with the same
+    # weight, and never towards a similarity. Set operations find the others without a Python loop.
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for s in sets:
+        shared |= s & seen
+        seen |= s
+    shared_sets = [s & shared for s in sets]
+    df = Counter(chain.from_iterable(shared_sets))
+
+    # Squared idf weights as fixed-point integers: integer sums do not depend on the order a set
+    # is visited in (it varies with string hashing), so scores are reproducible across runs.
+    lone = _fixed(math.log(1.0 + n) ** 2)
+    weight_of_df = {m: _fixed(math.log(1.0 + n / m) ** 2) for m in set(df.values())}
+    weight = {f: weight_of_df[m] for f, m in df.items()}
+    inverse_norms = []
+    for s, common in zip(sets, shared_sets):
+        norm_sq = lone * (len(s) - len(common)) + sum(weight[f] for f in common)
+        inverse_norms.append(1.0 / math.sqrt(norm_sq) if norm_sq > 0 else 0.0)
+    # Features in more than half the sentences carry no signal.
+    limit = max(2, n // 2)
+    linking = [{f for f in common if df[f] <= limit} for common in shared_sets]
+
+    # Σ over b of sim(a, b) = inv_a · Σ_{f in a} w_f · (reach_f − inv_a), where reach_f sums inv_b over
+    # the sentences b holding f: linear in the features, where comparing every pair was quadratic in
+    # the sentences. fsum is exact, so the result does not depend on the order a set is visited in.
+    reach: dict[str, float] = dict.fromkeys(chain.from_iterable(linking), 0.0)
+    for links, inv in zip(linking, inverse_norms):
+        for f in links:
+            reach[f] += inv
+    degree = [inv * math.fsum(weight[f] * (reach[f] - inv) for f in links) if links else 0.0
+              for links, inv in zip(linking, inverse_norms)]
+    return dict(zip(nodes, degree))
+
+
+def _fixed(x: float) -> int:
+    return int(x * 65536.0 + 0.5)
+
+
+def _analyse(
+    paragraphs: Sequence[str], title: str, language: str, priors: bool
+) -> tuple[list[ScoredSentence], list[set[str]]]:
+    texts: list[str] = []
+    captions: set[int] = set()
+    for paragraph in paragraphs:
+        first = len(texts)
+        for sentence in split_sentences(paragraph):
+            sentence = _DATELINE.sub("", sentence, count=1).strip()
+            if not sentence:
+                continue
+            if len(texts) > first and _is_photo_credit(sentence):
+                captions.add(len(texts) - 1)  # "…在家中书房办公。记者高勇 摄": the text is a caption
+            texts.append(sentence)
+        if len(texts) >= MAX_CANDIDATES:
+            break
+    del texts[MAX_CANDIDATES:]
+
+    sets = [_features(t) for t in texts]
+    title_set = _features(title)
+    live = [i for i, t in enumerate(texts) if sets[i] and not _is_boilerplate(t)]
+    central = _centrality(sets, live)
+    top = max(central.values(), default=0.0) or 1.0
+
+    scores = [0.0] * len(texts)
+    for ordinal, i in enumerate(live):
+        s = sets[i]
+        overlap = len(s & title_set)
+        if title_set and overlap / len(s) >= _RESTATES_TITLE:
+            continue
+        score = central[i] / top
+        if priors:
+            # News puts the point first.
+            position = (1.0 + ordinal) ** -_POSITION_DECAY
+            to_title = overlap / math.sqrt(len(s) * len(title_set)) if title_set else 0.0
+            score = _W_CENTRALITY * score + _W_POSITION * position + _W_TITLE * to_title
+        if i in captions or _is_weak(texts[i], len(s), language):
+            score *= _WEAK
+        scores[i] = score
+    return [ScoredSentence(t, i, scores[i]) for i, t in enumerate(texts)], sets
+
+
+def score_sentences(
+    paragraphs: Sequence[str], title: str = "", language: str = "zh", priors: bool = True
+) -> list[ScoredSentence]:
+    """Every candidate sentence in article order with its score (at most MAX_CANDIDATES).
+
+    With `priors=False` the score is graph centrality alone, without position or title similarity.
+    """
+    return _analyse(paragraphs, title, language, priors)[0]
+
+
+def _cut_at_clause(text: str, max_chars: int, language: str) -> str | None:
+    """`text` cut at its last clause mark that leaves room for `…`, or None if that is too short."""
+    marks = _CLAUSE_MARKS.get(language, _CLAUSE_MARKS["zh"])
+    cut = max(text.rfind(m, 0, max_chars) for m in marks)
+    if cut < max_chars // 3:
+        return None
+    return text[:cut].rstrip() + "…"
+
+
+def _hard_cut(text: str, max_chars: int, language: str) -> str:
+    """Last resort when no sentence fits and none has a clause mark: cut at a word boundary."""
+    head = text[: max_chars - 1]
+    if language == "en" and " " in head:
+        head = head[: head.rfind(" ")]
+    return head.rstrip() + "…"
+
+
+def summarise(
+    paragraphs: Sequence[str],
+    title: str = "",
+    language: str = "zh",
+    max_sentences: int = 2,
+    max_chars: int | None = None,
+    *,
+    priors: bool = True,
+) -> list[str]:
+    """Up to `max_sentences` (1–5) sentences in article order, within `max_chars` characters.
+
+    Fewer when the rest score well below the best one. The budget counts the sentences joined as
+    they are shown: with no separator for Chinese and Japanese, with one space for English.
+    `max_chars` None means 160 for zh/ja and 320 for en. Whole sentences only, except that a best
+    sentence longer than the whole budget is cut at a clause mark and ends with `…`.
+    `priors=False` ranks by centrality alone (the benchmark's baseline).
+    """
+    max_sentences = min(max(max_sentences, 1), MAX_SENTENCES)
+    budget = max_chars if max_chars is not None else DEFAULT_MAX_CHARS.get(language, 160)
+    separator = 1 if language == "en" else 0
+    scored, sets = _analyse(paragraphs, title, language, priors)
+    ranked = sorted((s for s in scored if s.score > 0.0), key=lambda s: (-s.score, s.index))
+
+    chosen: list[tuple[int, str]] = []
+    used = 0
+    floor = 0.0
+    for s in ranked:
+        if len(chosen) >= max_sentences or s.score < floor:
+            break
+        if any(_overlap(sets[s.index], sets[i]) >= _NEAR_DUPLICATE for i, _ in chosen):
+            continue
+        cost = len(s.text) + (separator if chosen else 0)
+        if used + cost <= budget:
+            chosen.append((s.index, s.text))
+            used += cost
+        elif not chosen and len(s.text) > budget:
+            # The most important sentence does not fit at all: a clause of it beats a lesser one.
+            cut = _cut_at_clause(s.text, budget, language)
+            if cut is None:
+                continue
+            chosen.append((s.index, cut))
+            used = len(cut)
+        else:
+            continue
+        if len(chosen) == 1:
+            floor = _MIN_RELATIVE * s.score
+    if not chosen and ranked and budget > 1:
+        chosen.append((ranked[0].index, _hard_cut(ranked[0].text, budget, language)))
+    return [text for _, text in sorted(chosen)]
+
+
+Summariser = Callable[[Article], tuple[list[str], int]]
+
+
+def default_summariser(article: Article) -> tuple[list[str], int]:
+    """The summary made at ingest (up to 5 sentences) and the summariser version that made it."""
+    return summarise(article.paragraphs, article.title, article.language, max_sentences=5), SUMMARISER_VERSION
+
+
+def current_summary(article: Article, summary: list[str] | None, version: int | None) -> list[str]:
+    """The stored summary, or a fresh one when it is missing or was made by an older summariser (lazy
+    recompute; `newsbot resummarise` does all of them at once)."""
+    if summary is not None and version == SUMMARISER_VERSION:
+        return summary
+    return default_summariser(article)[0]
