@@ -38,7 +38,7 @@ _PART_ROOM = 40         # " (n/N)" after the header and the closing "… full te
 _SENTENCE_ENDS = ("。", "！", "？", ". ", "\n", "；")
 _ENTITY_TAG = re.compile(r"<(?:b|i|u|s|a|code|pre|blockquote)[\s>]")
 _AUTO_ENTITY = re.compile(r"/read_\d+|https?://|@\w{5,}|#\w+")
-_TAGS = re.compile(r"<[^>]+>")
+_TAGS = re.compile(r"<[^<>]+>")  # no "<" inside: linear on runs of "<"
 
 
 # ---------------------------------------------------------------- what is rendered

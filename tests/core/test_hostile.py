@@ -16,9 +16,11 @@ from bot.core.categories import build_tree, resolve
 from bot.core.chat_settings import parse_setting
 from bot.core.clean import clean_body, clean_html, markdown_to_text
 from bot.core.errors import RejectedPost, SettingError
+from bot.core.feed_items import item_title
 from bot.core.opml import OpmlError, parse_opml
 from bot.core.parse import parse_post
 from bot.core.query import ParsedQuery, QueryError, fts_text, parse_query, tokens
+from bot.core.render import plain_text
 from bot.core.sentences import split_sentences
 from bot.core.summarise import summarise
 
@@ -250,3 +252,15 @@ def test_index_text_of_hostile_articles(text):
 ])
 def test_hostile_opml(document):
     assert isinstance(parse_opml(document.encode()), (OpmlError, object))
+
+
+# ---------------------------------------------------------------- feed item titles and rendered text
+
+@pytest.mark.parametrize("unit", ["<", "<a", "<<>"])
+def test_feed_item_titles_made_of_tag_openers(unit):
+    title = item_title({"title": _rep(unit), "title_detail": {"type": "text/html"}})
+    assert len(title) <= N
+
+
+def test_plain_text_of_rendered_html_with_runs_of_openers():
+    assert plain_text(_rep("<") + "<b>x</b>").endswith("x")
