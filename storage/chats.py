@@ -67,7 +67,7 @@ def _chat(row: aiosqlite.Row) -> ChatRow:
         digest_times=tuple(t for t in row["digest_times"].split(",") if t), quiet_start=row["quiet_start"],
         quiet_end=row["quiet_end"], summary_length=row["summary_length"], timezone=row["timezone"],
         created_at=row["created_at"], last_digest_at=row["last_digest_at"], username=_column(row, "username"),
-        quiet_hold=bool(_column(row, "quiet_hold")), script=row["script"],
+        quiet_hold=bool(_column(row, "quiet_hold")), script=_column(row, "script"),
     )
 
 
