@@ -125,7 +125,9 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
             await _tell(context, by.id, "channel_activated", title=channel.title, handle=handle(channel))
         return
     existing = await get_chat(svc.db, chat.id)
-    if existing is None or not existing.active:
+    # Told once, when it could post before this change (a post refused a moment earlier may already have
+    # deactivated the channel: the admins still hear why from this update).
+    if existing is None or not (existing.active or may_post(change.old_chat_member)):
         return
     status = change.new_chat_member.status
     gone = status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)

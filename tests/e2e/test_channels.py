@@ -233,3 +233,21 @@ async def test_a_channel_receives_each_article_once_across_kill_9(tmp_path, seed
         bodies = [m.get("source") for m in sb.messages(channel)]
         assert len(bodies) - len(set(bodies)) <= kills
         assert not sb.violations
+
+
+async def test_admins_are_told_also_when_a_refused_post_stopped_the_channel_first(h, tmp_path):
+    owner, private, channel, _ = await setup_channel(h)
+    await h.say(private, owner, "/subscribe @daily_news 要闻")
+    await ingest(h, tmp_path / "feed", ["被拒之前"])
+    # Telegram refuses the post before the bot hears that it was demoted
+    h.sb.fault("custom", chat=channel.id, status=400, description="Bad Request: need administrator rights in "
+               "the channel chat")
+    await h.runtime.delivery.dispatch()
+    await h.runtime.delivery.drain()
+    assert not (await get_chat(h.db, channel.id)).active
+    before = len(h.sb.messages(private))
+    h.sb.promote_bot(channel, by=owner, can_post_messages=False)
+    (notice,) = (await h.sb.wait_for(private, before + 1))[before:]
+    assert "can no longer post" in notice["text"]
+    h.sb.demote_bot(channel, by=owner)  # no longer a poster before this change either: told once
+    assert await h.quiet(private, 0.5) == []
