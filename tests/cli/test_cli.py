@@ -40,7 +40,7 @@ def test_summarise_a_file_prints_title_sentences_and_scores():
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].startswith("海关总署")
-    assert 1 <= sum(1 for l in lines[2:] if l.strip()) <= 2
+    assert 1 <= sum(1 for line in lines[2:] if line.strip()) <= 2
     assert "原标题" not in r.stdout
 
 

@@ -130,7 +130,7 @@ async def run_seed(tmp_path: Path, seed: int) -> SeedRun:
                 await asyncio.sleep(rng.uniform(0.3, 3.0))  # while starting: migrations, feed registration
             else:
                 # Once up, the first poll (ingest) comes a second later, then dispatch and the fan-out.
-                await wait_until(lambda: "event=started" in output_since(log, offset), timeout=30, step=0.05)
+                await wait_until(lambda offset=offset: "event=started" in output_since(log, offset), timeout=30, step=0.05)
                 await asyncio.sleep(rng.uniform(0.5, 5.0))
             kill(proc)
             run.kills += 1

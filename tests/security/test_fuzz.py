@@ -151,7 +151,7 @@ def ingest_one(label: str, data: bytes) -> str:
     except RejectedPost as exc:
         assert exc.reason and isinstance(exc.reason, str), label
         return "rejected"
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.fail(f"{label}: {exc!r}")
     check_article(art)
     # summary sentences come from the text (an over-long one cut and marked with "…")

@@ -375,7 +375,7 @@ async def test_one_user_flooding_does_not_slow_other_chats(h):
     baseline = [await latency(i) for i in range(6)]
 
     async def flood() -> None:
-        for n in range(100):  # 100 commands in 10 s, the expensive kind
+        for _ in range(100):  # 100 commands in 10 s, the expensive kind
             h.sb.send_text(noisy_chat, noisy, random.choice(("/search 海关 数据", "/latest 20", "/categories")))
             await asyncio.sleep(0.1)
 

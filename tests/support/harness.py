@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import AsyncIterator, Callable
 
 from bot.app.config import load_settings
 from bot.app.runtime import BotRuntime
@@ -35,7 +35,7 @@ class BotHarness:
     async def running(cls, tmp_path: Path, *, admins: tuple[int, ...] = (), env: dict[str, str] | None = None,
                       clock: Callable[[], datetime] | None = None, jobs: bool = False,
                       sandbox_options: dict | None = None,
-                      limiter: SendLimiter | None = None, webhook: bool = False) -> AsyncIterator["BotHarness"]:
+                      limiter: SendLimiter | None = None, webhook: bool = False) -> AsyncIterator[BotHarness]:
         """`webhook=True`: the bot takes updates from its own webhook server (the sandbox POSTs them)."""
         if limiter is None:
             limiter = SendLimiter() if (sandbox_options or {}).get("limits") else unpaced()
