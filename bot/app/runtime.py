@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import os
 import signal
@@ -32,6 +33,25 @@ from storage.watches import match_new_articles as match_watches
 
 log = logging.getLogger("newsbot.app")
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta (PTB 22.2+), no warning
+
+
+class ConstantTimeSecret(str):
+    """The webhook secret as python-telegram-bot's webhook handler compares it. PTB tests
+    `header != secret` with str's early-exit comparison; a str subclass on the right of `!=` is asked
+    first (its reflected __ne__), so the header is compared with hmac.compare_digest, in constant time."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, str):
+            return NotImplemented
+        return hmac.compare_digest(str.encode(self), other.encode("utf-8", "surrogatepass"))
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = str.__hash__
 
 
 def command_list(lang: str) -> list[BotCommand]:
@@ -125,11 +145,13 @@ class BotRuntime:
         if s.webhook:
             # python-telegram-bot's own server (tornado): setWebhook with the secret and the update types we
             # handle; every request without the matching X-Telegram-Bot-Api-Secret-Token header is refused
-            # (compared in constant time). Pending updates are kept: Telegram holds them while we restart.
+            # (compared in constant time: ConstantTimeSecret). Pending updates are kept: Telegram holds them
+            # while we restart.
             host, port = s.webhook_listen
             await self.app.updater.start_webhook(
                 listen=host, port=port, url_path=s.webhook_path, webhook_url=s.webhook_url,
-                secret_token=s.webhook_secret, allowed_updates=registry.UPDATE_TYPES, drop_pending_updates=False,
+                secret_token=ConstantTimeSecret(s.webhook_secret), allowed_updates=registry.UPDATE_TYPES,
+                drop_pending_updates=False,
                 bootstrap_retries=3)
         else:
             # Polling calls deleteWebhook first (a webhook left from webhook mode would make getUpdates fail).

@@ -4,6 +4,7 @@ mode loses no update."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 
 import aiohttp
@@ -37,7 +38,15 @@ async def test_webhook_mode_sets_the_webhook_with_secret_and_update_types(tmp_pa
 
 
 @pytest.mark.parametrize("secret", [None, "wrong-secret-wrong-secret", SECRET[:-1], SECRET + "x"])
-async def test_a_request_without_the_right_secret_is_refused(tmp_path, secret):
+async def test_a_request_without_the_right_secret_is_refused(tmp_path, secret, monkeypatch):
+    compared: list[bytes] = []
+    real = hmac.compare_digest
+
+    def spy(a, b):
+        compared.append(b)
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
     async with BotHarness.running(tmp_path, webhook=True) as h:
         ann = h.sb.add_user("Ann", language_code="en")
         chat = h.sb.private_chat(ann)
@@ -50,6 +59,8 @@ async def test_a_request_without_the_right_secret_is_refused(tmp_path, secret):
                 http.post(h.runtime.settings.webhook_url, json=update, headers=headers) as resp:
             assert resp.status == 403
         assert await h.quiet(chat, 0.5) == []  # nothing was handled
+        if secret:  # PTB's `header != secret` went through hmac.compare_digest (bot.app.runtime.ConstantTimeSecret)
+            assert secret.encode() in compared
 
 
 async def test_back_to_polling_deletes_the_webhook_and_no_update_is_lost(tmp_path):
