@@ -76,7 +76,7 @@ def ours(paragraphs: Sequence[str], title: str, language: str) -> list[str]:
 
 
 def previous(paragraphs: Sequence[str], title: str, language: str) -> list[str]:
-    """The previous summariser (version 1, frozen in bench/summariser_v1): the speed baseline."""
+    """The previous summariser (version 1, read from git history by bench.summariser_v1): the speed baseline."""
     return summariser_v1.summarise(paragraphs, title, language)
 
 
