@@ -1,4 +1,5 @@
-"""`python -m bench` (make bench): every benchmark in turn — ingest, summarise, search, fan-out, retention, hostile input.
+"""`python -m bench` (make bench): every benchmark in turn — ingest, summarise, search, inline, scripts, fan-out, stall,
+retention, hostile input.
 
 Each prints its own table with its baseline measured in the same run. `--quick` uses small sizes.
 """
@@ -21,6 +22,8 @@ def main() -> int:
         ("ingest", ["--count", "2000" if args.quick else "20000"]),
         ("summarise", ["--count", "500" if args.quick else "2000"]),
         ("search", ["--count", "5000" if args.quick else "100000"]),
+        ("inline", ["--count", "5000" if args.quick else "100000"]),
+        ("script", []),
         ("fanout", ["--chats", "300", "1000"] if args.quick else ["--chats", "1000", "10000"]),
         ("stall", ["--quick"] if args.quick else []),
         ("retention", ["--quick"] if args.quick else []),

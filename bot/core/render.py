@@ -44,8 +44,8 @@ _TAGS = re.compile(r"<[^<>]+>")  # no "<" inside: linear on runs of "<"
 # ---------------------------------------------------------------- what is rendered
 # Read-only views: storage.search and bot.core.digest hand their own dataclasses in.
 
-class DigestEntry(Protocol):
-    """An article due in a chat (bot.core.digest.DigestItem)."""
+class ArticleView(Protocol):
+    """What every rendered article shows: id, title, link, source, date and summary sentences."""
 
     @property
     def article_id(self) -> int: ...
@@ -58,9 +58,14 @@ class DigestEntry(Protocol):
     @property
     def published(self) -> datetime: ...
     @property
-    def categories(self) -> tuple[str, ...]: ...
-    @property
     def summary(self) -> tuple[str, ...]: ...
+
+
+class DigestEntry(ArticleView, Protocol):
+    """An article due in a chat (bot.core.digest.DigestItem)."""
+
+    @property
+    def categories(self) -> tuple[str, ...]: ...
     @property
     def watch(self) -> str | None: ...
 
@@ -450,21 +455,9 @@ def for_channel(html: str, lang: str, read_link: str) -> str:
     return _READ_LINE.sub(link, html)
 
 
-class InlineEntry(Protocol):
+class InlineEntry(ArticleView, Protocol):
     """An article offered in an inline answer (what storage gives: id, article, summary sentences)."""
 
-    @property
-    def article_id(self) -> int: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def url(self) -> str | None: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def published(self) -> datetime: ...
-    @property
-    def summary(self) -> tuple[str, ...]: ...
     @property
     def image_url(self) -> str | None: ...
 
