@@ -125,6 +125,15 @@ def _statements(sql: str) -> list[str]:
     return out
 
 
+def _fetch(conn: sqlite3.Connection, sql: str, params: Sequence[Any] | dict[str, Any], *,
+           all_rows: bool) -> list[aiosqlite.Row]:
+    cur = conn.execute(sql, params)
+    try:
+        return list(cur.fetchall()) if all_rows else ([row] if (row := cur.fetchone()) is not None else [])
+    finally:
+        cur.close()  # reset now: a statement left active blocks checkpoints and sees rows change under it
+
+
 class Database:
     """One aiosqlite connection plus a lock that serialises writers.
 
@@ -168,19 +177,27 @@ class Database:
         async with self._write_lock:
             return await on_db_thread(self.conn, work)
 
+    async def run_locked(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(connection)` on the database thread under the writers' lock but outside a transaction,
+        for statements that make their own (`PRAGMA incremental_vacuum` through executescript)."""
+        async with self._write_lock:
+            return await on_db_thread(self.conn, fn)
+
     async def write(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """One statement in its own transaction; returns lastrowid (or rowcount for UPDATE/DELETE)."""
         async with self.transaction() as conn:
             cur = await conn.execute(sql, params)
             return (cur.lastrowid or 0) if sql.lstrip().upper().startswith("INSERT") else cur.rowcount
 
+    # Reads run and finish in one call on the database thread: between aiosqlite's execute() and fetchall()
+    # another call on this connection could run — a retention batch deleting rows — and a statement half
+    # read while its pages were freed failed with "database disk image is malformed" (bench.retention).
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return await on_db_thread(self.conn, lambda c: _fetch(c, sql, params, all_rows=True))
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await on_db_thread(self.conn, lambda c: _fetch(c, sql, params, all_rows=False))
+        return rows[0] if rows else None
 
     async def close(self) -> None:
         async with self._write_lock:

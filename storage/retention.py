@@ -197,16 +197,24 @@ async def return_space(db: Database, report: PurgeReport | None = None) -> bool:
 
     def step(conn: sqlite3.Connection) -> int:
         free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
-        # Each step of the statement returns one page, and sqlite3 steps a statement without result
-        # columns only once: one execute per page.
-        for _ in range(min(free, VACUUM_PAGES)):
-            conn.execute("PRAGMA incremental_vacuum(1)")
+        if free:
+            # executescript steps the pragma to its end and finalizes it: sqlite3's execute() steps a
+            # statement without result columns once (one page) and leaves it active, and reads on the
+            # same connection then failed with "database disk image is malformed" (bench.retention).
+            conn.executescript(f"PRAGMA incremental_vacuum({VACUUM_PAGES:d});")
         return free
 
-    while (await _timed(db, step, scratch))[0] > VACUUM_PAGES:
-        pass
+    while True:
+        started = time.perf_counter()
+        free = await db.run_locked(step)
+        took = time.perf_counter() - started
+        scratch.batches += 1
+        scratch.longest_batch = max(scratch.longest_batch, took)
+        await asyncio.sleep(max(MIN_PAUSE, took * PAUSE_FACTOR))
+        if free <= VACUUM_PAGES:
+            break
     # The file shrinks when the write-ahead log is copied back; PASSIVE never waits for readers.
-    await on_db_thread(db.conn, lambda c: c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall())
+    await db.run_locked(lambda c: c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall())
     return True
 
 

@@ -22,6 +22,7 @@ from bot.feeds.manage import (
     remove_feed,
 )
 from bot.feeds.poller import poll_feed
+from storage import db as storage_db
 from storage import outbox
 from storage.chats import migrate_chat, register_chat, set_active, subscribe
 from storage.db import open_db, schema_version
@@ -50,11 +51,19 @@ def recording(db):
         ran.append((sql, tuple(parameters or ())))
         return real(sql, parameters)
 
+    real_fetch = storage_db._fetch  # Database.fetchall/fetchone run their statement on the thread in one call
+
+    def fetch_spy(conn, sql, parameters, *, all_rows):
+        ran.append((sql, tuple(parameters or ())))
+        return real_fetch(conn, sql, parameters, all_rows=all_rows)
+
     db.conn.execute = spy
+    storage_db._fetch = fetch_spy
     try:
         yield ran
     finally:
         del db.conn.execute
+        storage_db._fetch = real_fetch
 
 
 def the(ran: list[tuple[str, tuple]], start: str) -> tuple[str, tuple]:
