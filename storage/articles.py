@@ -11,14 +11,12 @@ from enum import StrEnum
 import aiosqlite
 
 from bot.core.dedupe import STORY_WINDOW_SECONDS, text_key, title_key
-from bot.core.model import Article
+from bot.core.model import CATEGORY_SEP, Article
 from bot.core.query import IndexTerms
 from bot.core.script import match_fold
 from storage.db import Database, inserted_id, on_db_thread
 from storage.index import index_article
 from storage.tombstones import resurfaced
-
-CATEGORY_SEP = "\x1f"
 
 
 class Outcome(StrEnum):

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 import aiosqlite
 
 from storage.db import Database, on_db_thread
+from storage.meta import UPSERT_META
 from storage.tombstones import bury_articles
 
 
@@ -245,11 +246,7 @@ async def forget_files(db: Database, feed_id: int, paths: Iterable[str]) -> None
 
 async def mark_polled(db: Database, now: datetime) -> None:
     """Remember when the last poll round ran (meta 'last_poll_at', unix seconds), for /stats."""
-    await db.write(
-        "INSERT INTO meta (key, value) VALUES ('last_poll_at', ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (str(_ts(now)),),
-    )
+    await db.write(UPSERT_META, ("last_poll_at", str(_ts(now))))
 
 
 async def articles_added_since(db: Database, feed_id: int, since: datetime) -> int:

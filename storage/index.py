@@ -19,6 +19,7 @@ import aiosqlite
 
 from bot.core.query import IndexTerms, fts_chars, fts_text, index_terms, meta_tokens
 from bot.core.script import FOLD_VERSION, fold_script
+from storage.meta import write_meta
 
 # Bump when bot.core.query's fts_* output changes. 3: Traditional Chinese folded to Simplified (#17).
 INDEX_VERSION = f"3/unicode-{unicodedata.unidata_version}/{FOLD_VERSION}"
@@ -151,8 +152,5 @@ async def _rebuild(conn: aiosqlite.Connection, progress: RebuildProgress | None 
         start = end
         if progress is not None and cur.rowcount:
             progress(done, total)
-    await conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (_META_KEY, INDEX_VERSION),
-    )
+    await write_meta(conn, _META_KEY, INDEX_VERSION)
     return done

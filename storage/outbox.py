@@ -12,8 +12,10 @@ from functools import partial
 
 import aiosqlite
 
-from storage.articles import CATEGORY_SEP, StoredArticle, get_articles
+from bot.core.model import CATEGORY_SEP
+from storage.articles import StoredArticle, get_articles
 from storage.db import Database, inserted_id, on_db_thread
+from storage.meta import UPSERT_META, write_meta
 from storage.tombstones import buried_stories
 from storage.watches import WatchMatch
 
@@ -29,8 +31,7 @@ async def get_meta(db: Database, key: str) -> str | None:
 
 
 async def set_meta(db: Database, key: str, value: str) -> None:
-    await db.write("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                   (key, value))
+    await db.write(UPSERT_META, (key, value))
 
 
 def _prefixes(category_key: str) -> list[str]:
@@ -88,10 +89,7 @@ async def match_new_articles(db: Database, now: datetime, watch_matcher: WatchMa
                 )
                 queued += max(cur.rowcount, 0)
             cursor = ids[-1]
-            await conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (MATCH_CURSOR, str(cursor)),
-            )
+            await write_meta(conn, MATCH_CURSOR, str(cursor))
         articles += len(rows)
     return MatchReport(articles, queued)
 

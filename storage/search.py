@@ -30,7 +30,7 @@ from bot.core.query import (
     SORT_NEW,
     ParsedQuery,
     Phrase,
-    category_token,
+    category_path_token,
     cover_tokens,
     parse_query,
     phrase_tokens,
@@ -91,10 +91,10 @@ def _plan(q: ParsedQuery, hours: list[str] | None) -> _Plan:
     chars = [p for p in q.include if p.is_char]
     meta_pos: list[str] = []
     if q.categories:
-        meta_pos.append(" OR ".join(category_token(c) for c in q.categories))
+        meta_pos.append(" OR ".join(category_path_token(c) for c in q.categories))
     if hours is not None:
         meta_pos.append(" OR ".join(hours))
-    meta_neg = [category_token(c) for c in q.exclude_categories]
+    meta_neg = [category_path_token(c) for c in q.exclude_categories]
     main_groups = [g for g in q.exclude if not any(p.is_char for p in g)]
     char_groups = [g for g in q.exclude if all(p.is_char for p in g)]
     mixed_groups = [g for g in q.exclude if g not in main_groups and g not in char_groups]

@@ -15,13 +15,11 @@ from typing import Any
 from bot.core.clean import clean_html, guess_language
 from bot.core.dedupe import content_hash
 from bot.core.errors import FeedError, RejectedPost
-from bot.core.model import Article
+from bot.core.model import MAX_CATEGORY_CHARS, MAX_CATEGORY_LEVELS, UNCATEGORISED, Article
 from bot.core.parse import web_url
 
-MAX_CATEGORY_LEVELS = 6
-
 __all__ = [
-    "MAX_CATEGORY_LEVELS", "article_uid", "clean_category", "entry_fingerprint", "entry_published", "entry_source",
+    "article_uid", "clean_category", "entry_fingerprint", "entry_published", "entry_source",
     "entry_to_article", "item_title", "newest_entries", "parse_feed", "plain_entry", "redact_url",
 ]
 
@@ -46,7 +44,7 @@ def redact_url(text: str) -> str:
 
 def clean_category(category: Iterable[str]) -> tuple[str, ...]:
     """A category path as stored: each level on one line, at most 100 characters, at most MAX_CATEGORY_LEVELS."""
-    return tuple(" ".join(c.split())[:100] for c in category if c and c.strip())[:MAX_CATEGORY_LEVELS]
+    return tuple(" ".join(c.split())[:MAX_CATEGORY_CHARS] for c in category if c and c.strip())[:MAX_CATEGORY_LEVELS]
 
 
 def parse_feed(body: bytes, *, url: str = "", content_type: str = "") -> Any:
@@ -199,7 +197,7 @@ def entry_to_article(
         t.get("term") or t.get("label") or "" for t in entry.get("tags") or [] if isinstance(t, dict)
     )
     tags = tuple(dict.fromkeys(tags))
-    categories = tags or category or clean_category([feed_title]) or ("未分类",)
+    categories = tags or category or clean_category([feed_title]) or (UNCATEGORISED,)
     source = entry_source(entry)
     uid = article_uid(feed_id, source)
     return Article(

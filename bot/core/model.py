@@ -7,6 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# The shape of a category path, shared by posts, feed items, the index and storage.
+MAX_CATEGORY_LEVELS = 6
+MAX_CATEGORY_CHARS = 100   # one level; a longer name made a digest item too big for a message
+UNCATEGORISED = "未分类"    # the path of an article that names none
+CATEGORY_SEP = "\x1f"      # between levels of a folded category key ("金融\x1f新浪财经\x1f")
+
 
 @dataclass(frozen=True, slots=True)
 class Article:

@@ -18,13 +18,11 @@ import frontmatter
 import yaml
 
 from bot.core.errors import RejectedPost
+from bot.core.model import MAX_CATEGORY_CHARS, MAX_CATEGORY_LEVELS
+from bot.core.settings import DEFAULT_ZONE
 
 MAX_POST_BYTES = 5 * 1024 * 1024
 MAX_FRONT_CHARS = 64 * 1024  # beyond this the "front matter" is not a Hexo header: salvage instead
-MAX_CATEGORY_LEVELS = 6
-# Fix (found by tests/security/test_fuzz.py): category names were not length-limited here (feeds cap theirs at
-# 100 in bot/feeds/poller.py), so one 5,000-character level made a digest item too big for a message.
-MAX_CATEGORY_CHARS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,7 +441,7 @@ def parse_post(
     *,
     name: str = "",
     fallback_categories: tuple[str, ...] = (),
-    default_tz: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+    default_tz: ZoneInfo = DEFAULT_ZONE,
 ) -> RawPost:
     """Parse a post file's bytes. `name` is the file stem (last-resort title).
 

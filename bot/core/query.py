@@ -40,6 +40,7 @@ from functools import lru_cache
 from typing import Generic, TypeVar
 
 from bot.core.errors import QueryError
+from bot.core.model import CATEGORY_SEP
 from bot.core.script import match_fold
 
 # ---------------------------------------------------------------- tokens
@@ -218,18 +219,15 @@ def index_terms(title: str, body: str) -> IndexTerms:
 
 # ---------------------------------------------------------------- meta tokens: categories and time
 
-_CATEGORY_SEP = "\x1f"  # as in storage.articles.category_key
-
-
-def category_token(path_key: str) -> str:
+def category_path_token(path_key: str) -> str:
     """One token for a folded category sub-path ("金融\\x1f新浪财经"): exact, whatever the names hold."""
     return "c" + hashlib.blake2b(path_key.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
 
 
 def category_tokens(category_key: str) -> list[str]:
     """A token for every contiguous sub-path of an article's path, so cat: matches any level."""
-    parts = [p for p in category_key.split(_CATEGORY_SEP) if p]
-    return [category_token(_CATEGORY_SEP.join(parts[i:j])) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)]
+    parts = [p for p in category_key.split(CATEGORY_SEP) if p]
+    return [category_path_token(CATEGORY_SEP.join(parts[i:j])) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)]
 
 
 def time_tokens(ts: int) -> list[str]:
@@ -350,7 +348,7 @@ class ParsedQuery:
     ignored: tuple[str, ...] = ()             # terms with nothing searchable in them (emoji, "***")
 
     def category_ok(self, category_key: str) -> bool:
-        hay = _CATEGORY_SEP + category_key
+        hay = CATEGORY_SEP + category_key
         if self.categories and not any(_needle(c) in hay for c in self.categories):
             return False
         return not any(_needle(c) in hay for c in self.exclude_categories)
@@ -359,8 +357,8 @@ class ParsedQuery:
         """A compact canonical form for display ("海关 -疫情 cat:金融 since:7d")."""
         parts = [_show(p.text) for p in self.include]
         parts += ["-" + _show(" ".join(p.text for p in g)) for g in self.exclude]
-        parts += ["cat:" + _show(c.replace(_CATEGORY_SEP, "/")) for c in self.categories]
-        parts += ["-cat:" + _show(c.replace(_CATEGORY_SEP, "/")) for c in self.exclude_categories]
+        parts += ["cat:" + _show(c.replace(CATEGORY_SEP, "/")) for c in self.categories]
+        parts += ["-cat:" + _show(c.replace(CATEGORY_SEP, "/")) for c in self.exclude_categories]
         if self.since is not None:
             parts.append("since:" + _show_since(self.since))
         if self.sort == SORT_NEW:
@@ -369,7 +367,7 @@ class ParsedQuery:
 
 
 def _needle(path_key: str) -> str:
-    return _CATEGORY_SEP + path_key + _CATEGORY_SEP
+    return CATEGORY_SEP + path_key + CATEGORY_SEP
 
 
 def _show(text: str) -> str:
@@ -517,7 +515,7 @@ def parse_query(text: str) -> ParsedQuery | QueryError:
 def _category_path(value: str) -> str | None:
     parts = [p.strip() for p in re.split(r"[/›>]", _CONTROL.sub("", value))]
     parts = [p for p in parts if p]
-    return _CATEGORY_SEP.join(parts) if parts else None
+    return CATEGORY_SEP.join(parts) if parts else None
 
 
 def parse_watch_query(text: str) -> ParsedQuery | QueryError:

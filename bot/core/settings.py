@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DB = "./data/newsbot.sqlite3"
 DEFAULT_TZ = "Asia/Shanghai"
+DEFAULT_ZONE = ZoneInfo(DEFAULT_TZ)  # for functions called without the settings (tests, the CLI's one-off tools)
 DEFAULT_WEBHOOK_LISTEN = ("127.0.0.1", 8443)
 # Telegram's secret_token is 1-256 characters of A-Z, a-z, 0-9, _ and -; at least 16 here, so it is a secret.
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
@@ -36,7 +37,7 @@ class Settings:
     api_url: str = DEFAULT_API_URL
     admin_ids: frozenset[int] = frozenset()
     db_path: Path = Path(DEFAULT_DB)
-    timezone: ZoneInfo = ZoneInfo(DEFAULT_TZ)
+    timezone: ZoneInfo = DEFAULT_ZONE
     log_level: str = "WARNING"
     poll_seconds: int = 300
     dispatch_seconds: int = 30

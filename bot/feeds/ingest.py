@@ -22,9 +22,10 @@ from bot.core.clean import clean_body, guess_language, is_lead_image, unescape_e
 from bot.core.dedupe import content_hash
 from bot.core.errors import RejectedPost
 from bot.core.feed_items import article_uid
-from bot.core.model import Article
+from bot.core.model import UNCATEGORISED, Article
 from bot.core.parse import MAX_POST_BYTES, parse_post
 from bot.core.query import IndexTerms, index_terms
+from bot.core.settings import DEFAULT_ZONE
 from bot.core.summarise import Summariser, default_summariser
 
 POST_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
@@ -40,7 +41,7 @@ def build_article(
     name: str = "",
     feed_id: int | None = None,
     fallback_categories: tuple[str, ...] = (),
-    default_tz: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+    default_tz: ZoneInfo = DEFAULT_ZONE,
     mtime: datetime | None = None,
     now: datetime | None = None,
     category_override: tuple[str, ...] = (),
@@ -64,7 +65,7 @@ def build_article(
     title = unescape_entities(raw.title)  # feeds often escape titles twice: "A &amp; B"
     if "title_guessed" in raw.notes and paragraphs:
         title = paragraphs[0][:200]  # from the cleaned text: not a script, a comment or a 原标题： line
-    categories = category_override or raw.categories or ("未分类",)
+    categories = category_override or raw.categories or (UNCATEGORISED,)
     chash = content_hash(title, paragraphs)
     uid = article_uid(feed_id, source)
     return Article(
@@ -75,7 +76,7 @@ def build_article(
     )
 
 
-def load_post(path: Path, root: Path | None = None, tz: ZoneInfo = ZoneInfo("Asia/Shanghai")) -> Article:
+def load_post(path: Path, root: Path | None = None, tz: ZoneInfo = DEFAULT_ZONE) -> Article:
     """Read and build one post file (categories fall back to its folder path below `root`)."""
     data = read_post_bytes(path, real_path(root) if root is not None else None)
     return build_article(
@@ -247,7 +248,7 @@ async def ingest_paths(
     db,
     paths: Iterable[Path],
     *,
-    default_tz: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+    default_tz: ZoneInfo = DEFAULT_ZONE,
     feed_id: int | None = None,
     category_override: tuple[str, ...] = (),
     progress: Callable[[str], None] | None = None,

@@ -21,7 +21,7 @@ from aiohttp.abc import AbstractResolver
 
 from bot.core.errors import FeedError
 from bot.core.feed_items import newest_entries, redact_url
-from bot.core.settings import DEFAULT_MAX_ITEMS_PER_FETCH, DEFAULT_MAX_NEW_PER_FEED_DAY, Settings
+from bot.core.settings import DEFAULT_MAX_ITEMS_PER_FETCH, DEFAULT_MAX_NEW_PER_FEED_DAY, DEFAULT_ZONE, Settings
 from bot.feeds.egress import STRICT, EgressPolicy, FeedSession
 from bot.feeds.fetch import DEFAULT_HTTP_TIMEOUT, MAX_FEED_BYTES, Fetched, fetch_feed
 from bot.feeds.folder import poll_folder, store_built, summarise_all
@@ -249,7 +249,7 @@ async def poll_feed(
     session: FeedSession | None = None,
     http_timeout: float = DEFAULT_HTTP_TIMEOUT,
     max_bytes: int = MAX_FEED_BYTES,
-    default_tz: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+    default_tz: ZoneInfo = DEFAULT_ZONE,
     summariser: Summariser = default_summariser,
     egress: EgressPolicy = STRICT,
     limits: Limits = Limits(),
@@ -318,7 +318,7 @@ async def poll_due_feeds(
     session: FeedSession | None = None,
     http_timeout: float = DEFAULT_HTTP_TIMEOUT,
     max_bytes: int = MAX_FEED_BYTES,
-    default_tz: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+    default_tz: ZoneInfo = DEFAULT_ZONE,
     summariser: Summariser = default_summariser,
     egress: EgressPolicy = STRICT,
     limits: Limits = Limits(),
