@@ -14,20 +14,19 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.core import render
-from bot.core.categories import build_tree, resolve
 from bot.core.errors import QueryError
 from bot.core.i18n import t
 from bot.core.query import page_callback, parse_page_callback
 from bot.core.summarise import current_summary
 from handlers.common import (
-    MAX_ARGUMENT_CHARS,
     NO_PREVIEW,
     argument,
+    category_named,
     ensure_chat,
     reply,
     services,
 )
-from storage.articles import category_counts, get_article, latest
+from storage.articles import get_article, latest
 from storage.chats import ChatRow
 from storage.search import SearchPage, load_session, save_session, search
 
@@ -49,14 +48,10 @@ async def latest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     path: tuple[str, ...] = ()
     label = ""
     if name:
-        if len(name) > MAX_ARGUMENT_CHARS:
-            await reply(update, t(chat.lang, "argument_too_long", limit=MAX_ARGUMENT_CHARS))
+        node = await category_named(update, context, chat.lang, name)
+        if node is None:
             return
-        found = resolve(build_tree(await category_counts(services(context).db)), name)
-        if found.node is None:
-            await reply(update, render.category_not_found(chat.lang, name, found))
-            return
-        path, label = found.node.path, found.node.label
+        path, label = node.path, node.label
     rows = await latest(services(context).db, category=path, limit=count)
     if not rows:
         await reply(update, t(chat.lang, "latest_none"))

@@ -13,10 +13,13 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.core import render
+from bot.core.categories import Node, build_tree, resolve
 from bot.core.i18n import language_of, t
 from bot.core.render import pack_lines
 from bot.core.settings import Settings
 from bot.delivery.engine import NO_PREVIEW, DeliveryEngine
+from storage.articles import category_counts
 from storage.chats import ChatRow, get_chat, register_chat
 from storage.db import Database
 
@@ -200,3 +203,15 @@ async def rate_limit_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         except TelegramError:
             pass
     raise ApplicationHandlerStop
+
+
+async def category_named(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str, name: str) -> Node | None:
+    """The category a user typed (any level, either script), or None after telling them why not: too
+    long, unknown (with the paths they may have meant) or ambiguous."""
+    if len(name) > MAX_ARGUMENT_CHARS:
+        await reply(update, t(lang, "argument_too_long", limit=MAX_ARGUMENT_CHARS))
+        return None
+    found = resolve(build_tree(await category_counts(services(context).db)), name)
+    if found.node is None:
+        await reply(update, render.category_not_found(lang, name, found))
+    return found.node

@@ -10,10 +10,18 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.core import render
-from bot.core.categories import build_tree, by_token, resolve
+from bot.core.categories import build_tree, by_token
 from bot.core.deeplinks import ReadLink, SubscribeLink, parse_payload, start_link, subscribe_payload
 from bot.core.i18n import t
-from handlers.common import MAX_ARGUMENT_CHARS, argument, can_manage, ensure_chat, reply, services, thread_of
+from handlers.common import (
+    argument,
+    can_manage,
+    category_named,
+    ensure_chat,
+    reply,
+    services,
+    thread_of,
+)
 from storage.articles import category_counts, get_article
 from storage.chats import ChatRow, subscribe
 
@@ -74,14 +82,10 @@ async def share_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not name:
         await reply(update, t(chat.lang, "share_usage"))
         return
-    if len(name) > MAX_ARGUMENT_CHARS:
-        await reply(update, t(chat.lang, "argument_too_long", limit=MAX_ARGUMENT_CHARS))
+    node = await category_named(update, context, chat.lang, name)
+    if node is None:
         return
-    found = resolve(build_tree(await category_counts(services(context).db)), name)
-    if found.node is None:
-        await reply(update, render.category_not_found(chat.lang, name, found))
-        return
-    await reply(update, t(chat.lang, "share_link", path=found.node.label, link=share_link(context, found.node.path)))
+    await reply(update, t(chat.lang, "share_link", path=node.label, link=share_link(context, node.path)))
 
 
 async def on_share_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

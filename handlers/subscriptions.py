@@ -8,12 +8,12 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.core.categories import Node, build_tree, by_token, category_token, resolve
-from bot.core.i18n import Markup, escape, t
+from bot.core.i18n import escape, t
 from bot.core.render import pack_lines, shown, tg_cut
 from handlers.channels import Target, handle, target
 from handlers.common import (
-    MAX_ARGUMENT_CHARS,
     can_manage,
+    category_named,
     ensure_chat,
     reply,
     reply_lines,
@@ -70,26 +70,6 @@ async def categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await reply_lines(update, lines)
 
 
-async def _resolve_or_explain(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str, name: str
-                              ) -> Node | None:
-    if len(name) > MAX_ARGUMENT_CHARS:
-        await reply(update, t(lang, "argument_too_long", limit=MAX_ARGUMENT_CHARS))
-        return None
-    found = resolve(await _tree(context), name)
-    if found.node is not None:
-        return found.node
-    if found.ambiguous:
-        names = ", ".join(f"<code>{escape('/'.join(n.path))}</code>" for n in found.candidates)
-        await reply(update, t(lang, "ambiguous_category", name=name, names=Markup(names)))
-        return None
-    text = t(lang, "unknown_category", name=name)
-    if found.candidates:
-        names = ", ".join(f"<code>{escape('/'.join(n.path))}</code>" for n in found.candidates)
-        text += "\n" + t(lang, "did_you_mean", names=Markup(names))
-    await reply(update, text)
-    return None
-
-
 async def _name_or_keyboard(update: Update, context: ContextTypes.DEFAULT_TYPE
                             ) -> tuple[Target, str, int] | None:
     """(target, typed name, topic) for /subscribe and /unsubscribe (this chat, or `@channel name`);
@@ -114,7 +94,7 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if found is None:
         return
     tgt, name, thread = found
-    node = await _resolve_or_explain(update, context, tgt.lang, name)
+    node = await category_named(update, context, tgt.lang, name)
     if node is None:
         return
     svc = services(context)
@@ -131,7 +111,7 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     # Match against the chat's own subscriptions first, so a category that no longer has articles can go.
     subs = await list_subscriptions(services(context).db, tgt.chat.id, thread)
     own = [Node(s.categories, 0) for s in subs]
-    node = resolve(own, name).node or await _resolve_or_explain(update, context, tgt.lang, name)
+    node = resolve(own, name).node or await category_named(update, context, tgt.lang, name)
     if node is None:
         return
     removed = await unsubscribe(services(context).db, tgt.chat.id, thread, node.path)
