@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 
 import aiohttp
 import pytest
@@ -17,6 +16,7 @@ from sandbox import FloodLimits, Rate, Sandbox
 from sandbox.entities import EntityParseError, parse_html, utf16_len
 from sandbox.faults import Fault
 from sandbox.markdown import parse_markdown
+from tests.sandbox.calls import call
 
 # A 16x16 PNG header is all the sandbox reads to accept a photo.
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x02\x00\x00\x00"
@@ -28,29 +28,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.t
-
-
-@pytest.fixture
-async def sb():
-    async with Sandbox.running(port=0) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-async def http():
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-async def call(http, sb, method, *, token=None, form=False, **params):
-    """POST a Bot API call as JSON (or urlencoded like PTB); returns (status, body)."""
-    url = f"{sb.api_url}{token or sb.token}/{method}"
-    if form:
-        data = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-        async with http.post(url, data=data) as resp:
-            return resp.status, await resp.json()
-    async with http.post(url, json=params) as resp:
-        return resp.status, await resp.json()
 
 
 def private(sb, name="Ann"):
