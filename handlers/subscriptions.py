@@ -44,7 +44,7 @@ async def category_keyboard(context: ContextTypes.DEFAULT_TYPE, chat: ChatRow, p
     rows = []
     for node in tree[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]:
         mark = "✅ " if category_key(node.path) in subscribed else ""
-        label = f"{'　' * node.depth}{mark}{node.name} ({node.count})"
+        label = f"{'　' * node.depth}{mark}{shown(node.name, chat.lang)} ({node.count})"  # in the reader's script
         rows.append([InlineKeyboardButton(label[:60], callback_data=f"sub:t:{node.token}:{page}")])
     nav = []
     if page > 0:

@@ -93,3 +93,11 @@ async def test_script_setting_and_watches(h, tmp_path):
     await h.runtime.delivery.dispatch()
     await h.runtime.delivery.drain()
     assert any("港口貨運量連續三個月增長" in m["text"] for m in h.sb.messages(tchat))
+
+
+async def test_the_category_buttons_are_in_the_readers_script(h, tmp_path):
+    await readers(h, tmp_path)
+    trad = h.sb.add_user("林", language_code="zh-hk")
+    (msg,) = await h.say(h.sb.private_chat(trad), trad, "/subscribe")  # no name: the keyboard of categories
+    labels = [b["text"] for row in msg["reply_markup"]["inline_keyboard"] for b in row]
+    assert any("財經" in label for label in labels) and not any("财经" in label for label in labels), labels
