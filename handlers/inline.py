@@ -1,10 +1,11 @@
 """Inline search: `@bot words` in any chat answers with up to 20 articles (the /search query language;
 no words: the newest), paged with next_offset; choosing one posts the formatted item with its link.
 
-Caching: an article result has no word in the user's language (bot.core.render.inline_result), so one
-answer serves everyone — is_personal is off and Telegram may reuse it for CACHE_SECONDS (the newest
-articles change more often: LATEST_CACHE_SECONDS). A notice (nothing found, a query to fix) is in the
-user's language: that answer is personal.
+Caching: an article result holds no word of the user's language (bot.core.render.inline_result), but its
+titles and summaries are shown in the reader's Chinese script (Traditional readers read Simplified
+sources in Traditional and the other way round, as in chats), so every answer is personal: Telegram
+reuses it for the same user for CACHE_SECONDS (the newest articles change more often:
+LATEST_CACHE_SECONDS). A notice (nothing found, a query to fix) is in the user's language.
 """
 from __future__ import annotations
 
@@ -43,26 +44,27 @@ async def inline_answer(svc: Services, bot_username: str, text: str, offset: str
     if not text:
         items = await latest_page(svc.db, before=parse_latest_offset(offset), limit=INLINE_PAGE)
         more = latest_offset(items[-1].published_ts, items[-1].article_id) if len(items) == INLINE_PAGE else ""
-        return _results(svc, bot_username, items), more, LATEST_CACHE_SECONDS, False
+        return _results(svc, bot_username, items, lang), more, LATEST_CACHE_SECONDS, True
     start = parse_search_offset(offset, MAX_INLINE_OFFSET)
     page = await search(svc.db, text, limit=INLINE_PAGE, offset=start, now=svc.clock())
     if isinstance(page, QueryError):
         return [_notice(t(lang, "inline_bad_query"), render.query_error_text(lang, page))], "", CACHE_SECONDS, True
     if not page.hits:
         if start:
-            return [], "", CACHE_SECONDS, False
+            return [], "", CACHE_SECONDS, True
         return [_notice(t(lang, "inline_none"), t(lang, "inline_none_text", query=text[:100]))], "", CACHE_SECONDS, True
     items = await inline_articles(svc.db, [h.article_id for h in page.hits])
     more = str(start + len(page.hits)) if page.has_more and start + len(page.hits) < MAX_INLINE_OFFSET else ""
-    return _results(svc, bot_username, items), more, CACHE_SECONDS, False
+    return _results(svc, bot_username, items, lang), more, CACHE_SECONDS, True
 
 
-def _results(svc: Services, bot_username: str, items: list[InlineArticle]) -> list[InlineQueryResultArticle]:
+def _results(svc: Services, bot_username: str, items: list[InlineArticle], lang: str
+             ) -> list[InlineQueryResultArticle]:
     tz = svc.settings.timezone
     read_link = read_link_template(bot_username)
     results = []
     for item in items:
-        title, description, html = render.inline_result(item, tz, read_link)
+        title, description, html = (render.shown(x, lang) for x in render.inline_result(item, tz, read_link))
         results.append(InlineQueryResultArticle(
             id=str(item.article_id), title=title, description=description,
             input_message_content=InputTextMessageContent(html, parse_mode=ParseMode.HTML,

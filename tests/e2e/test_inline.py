@@ -42,7 +42,7 @@ async def test_inline_answers_match_search(h):
         (msg,) = await h.say(chat, ann, f"/search {query}")
         shown = [int(x) for x in re.findall(r"/read_(\d+)", msg["text"])]
         assert shown and ids(answer)[:len(shown)] == shown, query
-        assert len(answer["results"]) <= 20 and answer["is_personal"] is False and answer["cache_time"] > 0
+        assert len(answer["results"]) <= 20 and answer["is_personal"] is True and answer["cache_time"] > 0
 
 
 async def test_empty_query_pages_through_the_newest(h):
@@ -91,3 +91,14 @@ async def test_notices_are_in_the_users_language_and_personal(h):
     assert none_zh["is_personal"] and none_en["is_personal"]
     bad = await ask(h, en, "since:xx 中国")
     assert bad["results"][0]["title"] == "Invalid search" and bad["next_offset"] == ""
+
+
+async def test_inline_results_in_the_readers_script(h, tmp_path):
+    write_post(tmp_path / "zh", "经济数据发布会", ("新闻", "测试源", "要闻"), ("国家统计局发布经济数据，后续将继续观察。",))
+    await ingest_paths(h.db, [tmp_path / "zh"])
+    trad, simp = h.sb.add_user("陳", language_code="zh-tw"), h.sb.add_user("王", language_code="zh-hans")
+    t_answer, s_answer = await ask(h, trad, "經濟數據"), await ask(h, simp, "经济数据")
+    assert ids(t_answer) == ids(s_answer) and ids(t_answer)  # either spelling finds the same articles
+    (t_first,), (s_first,) = t_answer["results"][:1], s_answer["results"][:1]
+    assert "經濟" in t_first["title"] and "經濟" in t_first["input_message_content"]["message_text"]  # Taiwan: 資料
+    assert "经济数据" in s_first["title"] and t_answer["is_personal"] and s_answer["is_personal"]
