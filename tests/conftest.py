@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.support.corpora import SYNTH_ODD, make_synth
+from tests.support.corpora import SYNTH_ODD, built_once, make_synth
 
 PROFILE = os.environ.get("NEWSBOT_TEST_PROFILE", "fast").strip().lower() or "fast"
 if PROFILE not in ("fast", "thorough"):
@@ -55,5 +55,9 @@ async def db(db_path: Path):
 
 @pytest.fixture(scope="session")
 def synth_odd(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Synth posts with 20% defects, generated once per worker (tests/support/corpora.py: SYNTH_ODD)."""
-    return make_synth(tmp_path_factory.mktemp("synth-odd"), SYNTH_ODD)
+    """Synth posts with 20% defects, generated once per run (tests/support/corpora.py: SYNTH_ODD). Read-only."""
+
+    def build(root: Path) -> None:
+        make_synth(root / "posts", SYNTH_ODD)
+
+    return built_once(tmp_path_factory, "synth-odd", build) / "posts"

@@ -14,6 +14,7 @@ from bot.core.script import match_fold as fold  # the index's folding: NFKC, cas
 from bot.feeds.ingest import ingest_paths
 from storage.db import open_db
 from tests.storage.corpus import no_summary
+from tests.support.corpora import built_once
 from tests.support.paths import SYNTH
 
 
@@ -36,18 +37,18 @@ def _run_in_thread(coro_fn) -> None:
 
 @pytest.fixture(scope="session")
 def corpus_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """2,000 synth posts (seed 3) ingested into a SQLite file. Tests that write use a copy."""
-    root = tmp_path_factory.mktemp("search-corpus")
-    subprocess.run([sys.executable, str(SYNTH), "--out", str(root / "posts"), "--count", "2000", "--seed", "3"],
-                   check=True, capture_output=True)
-    path = root / "corpus.sqlite3"
+    """2,000 synth posts (seed 3) ingested into a SQLite file, once per run. Tests that write use a copy."""
+    def build(root: Path) -> None:
+        subprocess.run([sys.executable, str(SYNTH), "--out", str(root / "posts"), "--count", "2000", "--seed", "3"],
+                       check=True, capture_output=True)
 
-    async def load() -> None:
-        async with open_db(path) as db:
-            await ingest_paths(db, [root / "posts"], summariser=no_summary)
+        async def load() -> None:
+            async with open_db(root / "corpus.sqlite3") as db:
+                await ingest_paths(db, [root / "posts"], summariser=no_summary)
 
-    _run_in_thread(load)
-    return path
+        _run_in_thread(load)
+
+    return built_once(tmp_path_factory, "search-corpus", build) / "corpus.sqlite3"
 
 
 @pytest.fixture(scope="session")
