@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.core import render
-from bot.core.categories import Node, build_tree, resolve
+from bot.core.categories import Node, build_tree, by_token, resolve
 from bot.core.i18n import language_of, t
 from bot.core.render import pack_lines
 from bot.core.settings import Settings
@@ -211,7 +211,27 @@ async def category_named(update: Update, context: ContextTypes.DEFAULT_TYPE, lan
     if len(name) > MAX_ARGUMENT_CHARS:
         await reply(update, t(lang, "argument_too_long", limit=MAX_ARGUMENT_CHARS))
         return None
-    found = resolve(build_tree(await category_counts(services(context).db)), name)
+    found = resolve(await category_tree(context), name)
     if found.node is None:
         await reply(update, render.category_not_found(lang, name, found))
     return found.node
+
+
+async def category_tree(context: ContextTypes.DEFAULT_TYPE) -> list[Node]:
+    """Every stored category path, as the tree that names, buttons and links resolve against."""
+    return build_tree(await category_counts(services(context).db))
+
+
+async def button_category(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatRow, token: str, *,
+                          manage: bool) -> Node | None:
+    """The category a button's token names, or None after an alert: the button is stale (the category is
+    gone) or, when `manage`, the user may not change this chat."""
+    query = update.callback_query
+    assert query is not None
+    node = by_token(await category_tree(context), token)
+    if node is None:
+        await query.answer(t(chat.lang, "stale_button"), show_alert=True)
+    elif manage and not await can_manage(update, context, chat):
+        await query.answer(t(chat.lang, "group_admin_only"), show_alert=True)
+        return None
+    return node

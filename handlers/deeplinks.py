@@ -10,19 +10,20 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.core import render
-from bot.core.categories import build_tree, by_token
+from bot.core.categories import by_token
 from bot.core.deeplinks import ReadLink, SubscribeLink, parse_payload, start_link, subscribe_payload
 from bot.core.i18n import t
 from handlers.common import (
     argument,
-    can_manage,
+    button_category,
     category_named,
+    category_tree,
     ensure_chat,
     reply,
     services,
     thread_of,
 )
-from storage.articles import category_counts, get_article
+from storage.articles import get_article
 from storage.chats import ChatRow, subscribe
 
 
@@ -38,7 +39,7 @@ async def open_payload(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
             await reply(update, message)
         return True
     if isinstance(link, SubscribeLink):
-        node = by_token(build_tree(await category_counts(services(context).db)), link.token)
+        node = by_token(await category_tree(context), link.token)
         if node is None:
             await reply(update, t(chat.lang, "deeplink_stale"))
             return True
@@ -55,12 +56,8 @@ async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     assert query is not None and query.data is not None
     chat, _ = await ensure_chat(update, context)
     svc = services(context)
-    node = by_token(build_tree(await category_counts(svc.db)), query.data.removeprefix("dl:sub:"))
+    node = await button_category(update, context, chat, query.data.removeprefix("dl:sub:"), manage=True)
     if node is None:
-        await query.answer(t(chat.lang, "stale_button"), show_alert=True)
-        return
-    if not await can_manage(update, context, chat):
-        await query.answer(t(chat.lang, "group_admin_only"), show_alert=True)
         return
     added = await subscribe(svc.db, chat.id, thread_of(update), node.path, svc.clock())
     await query.answer()
@@ -93,9 +90,8 @@ async def on_share_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     query = update.callback_query
     assert query is not None and query.data is not None
     chat, _ = await ensure_chat(update, context)
-    node = by_token(build_tree(await category_counts(services(context).db)), query.data.removeprefix("share:"))
+    node = await button_category(update, context, chat, query.data.removeprefix("share:"), manage=False)
     if node is None:
-        await query.answer(t(chat.lang, "stale_button"), show_alert=True)
         return
     await query.answer()
     await reply(update, t(chat.lang, "share_link", path=node.label, link=share_link(context, node.path)))

@@ -7,13 +7,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.core.categories import Node, build_tree, by_token, category_token, resolve
+from bot.core.categories import Node, category_token, resolve
 from bot.core.i18n import escape, t
 from bot.core.render import pack_lines, shown, tg_cut
 from handlers.channels import Target, handle, target
 from handlers.common import (
-    can_manage,
+    button_category,
     category_named,
+    category_tree,
     ensure_chat,
     reply,
     reply_lines,
@@ -21,21 +22,17 @@ from handlers.common import (
     services,
     thread_of,
 )
-from storage.articles import category_counts, category_key
+from storage.articles import category_key
 from storage.chats import ChatRow, list_subscriptions, subscribe, unsubscribe
 
 PAGE_SIZE = 8
 SHARE_BUTTONS = 10
 
 
-async def _tree(context: ContextTypes.DEFAULT_TYPE) -> list[Node]:
-    return build_tree(await category_counts(services(context).db))
-
-
 async def category_keyboard(context: ContextTypes.DEFAULT_TYPE, chat: ChatRow, page: int, thread_id: int = 0
                             ) -> InlineKeyboardMarkup | None:
     """Paged toggle buttons over the whole tree; ✅ marks subscribed nodes. None when there is no category."""
-    tree = await _tree(context)
+    tree = await category_tree(context)
     if not tree:
         return None
     subscribed = {s.category_key for s in await list_subscriptions(services(context).db, chat.id, thread_id)}
@@ -58,7 +55,7 @@ async def category_keyboard(context: ContextTypes.DEFAULT_TYPE, chat: ChatRow, p
 
 async def categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat, _ = await ensure_chat(update, context)
-    tree = await _tree(context)
+    tree = await category_tree(context)
     if not tree:
         await reply(update, t(chat.lang, "no_categories"))
         return
@@ -156,12 +153,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         if parts[1] == "t" and len(parts) == 4:
             page = int(parts[3])
-            node = by_token(await _tree(context), parts[2])
+            node = await button_category(update, context, chat, parts[2], manage=True)
             if node is None:
-                await query.answer(t(chat.lang, "stale_button"), show_alert=True)
-                return
-            if not await can_manage(update, context, chat):
-                await query.answer(t(chat.lang, "group_admin_only"), show_alert=True)
                 return
             svc = services(context)
             if await unsubscribe(svc.db, chat.id, thread, node.path):

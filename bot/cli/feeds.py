@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from bot.cli.args import db_path
 from bot.core.errors import CliError, FeedError, OpmlError
 from bot.core.feed_items import redact_url
 from bot.core.opml import MAX_OPML_BYTES, export_opml, parse_opml
@@ -37,12 +38,8 @@ def _category(text: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.replace("›", "/").split("/") if p.strip())
 
 
-def _db_path(args: argparse.Namespace, settings: Any) -> Path:
-    return Path(args.db or settings.db_path)
-
-
 async def cmd_feeds_list(args: argparse.Namespace, settings: Any) -> int:
-    async with open_db(_db_path(args, settings)) as db:
+    async with open_db(db_path(args, settings)) as db:
         feeds = await list_feeds(db)
     if not feeds:
         print("no feeds; add one with: newsbot feeds add FOLDER_OR_URL")
@@ -63,7 +60,7 @@ async def cmd_feeds_list(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def cmd_feeds_add(args: argparse.Namespace, settings: Any) -> int:
-    async with open_db(_db_path(args, settings)) as db:  # the operator's command: any folder
+    async with open_db(db_path(args, settings)) as db:  # the operator's command: any folder
         got = await add_feed(db, args.location, _category(args.category), validate=not args.no_validate,
                              name=args.name, http_timeout=args.timeout, egress=EgressPolicy.of(settings))
     if isinstance(got, FeedError):
@@ -82,7 +79,7 @@ async def cmd_feeds_add(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def cmd_feeds_remove(args: argparse.Namespace, settings: Any) -> int:
-    async with open_db(_db_path(args, settings)) as db:
+    async with open_db(db_path(args, settings)) as db:
         got = await remove_feed(db, args.id, purge=args.purge)
     if isinstance(got, FeedError):
         raise _fail(f"no feed with id {args.id}")
@@ -92,7 +89,7 @@ async def cmd_feeds_remove(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def _set_paused(args: argparse.Namespace, settings: Any, paused: bool) -> int:
-    async with open_db(_db_path(args, settings)) as db:
+    async with open_db(db_path(args, settings)) as db:
         got = await (pause_feed if paused else resume_feed)(db, args.id)
     if isinstance(got, FeedError):
         raise _fail(f"no feed with id {args.id}")
@@ -109,7 +106,7 @@ async def cmd_feeds_resume(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def cmd_feeds_fetch(args: argparse.Namespace, settings: Any) -> int:
-    async with open_db(_db_path(args, settings)) as db:
+    async with open_db(db_path(args, settings)) as db:
         done = await poll_due_feeds(
             db, now=datetime.now(timezone.utc), force=args.all, feed_id=args.id,
             interval=settings.poll_seconds, default_tz=settings.timezone, http_timeout=args.timeout,
@@ -140,7 +137,7 @@ async def cmd_feeds_fetch(args: argparse.Namespace, settings: Any) -> int:
 
 
 async def cmd_feeds_export(args: argparse.Namespace, settings: Any) -> int:
-    async with open_db(_db_path(args, settings)) as db:
+    async with open_db(db_path(args, settings)) as db:
         data = export_opml(await list_feeds(db))
     if args.file in (None, "-"):
         sys.stdout.buffer.write(data)
@@ -163,7 +160,7 @@ async def cmd_feeds_import(args: argparse.Namespace, settings: Any) -> int:
     parsed = parse_opml(data)
     if isinstance(parsed, OpmlError):
         raise _fail(f"{args.file}: not imported: {parsed.reason}" + (f" ({parsed.detail})" if parsed.detail else ""))
-    async with open_db(_db_path(args, settings)) as db:
+    async with open_db(db_path(args, settings)) as db:
         report = await import_feeds(db, parsed.entries, validate=args.validate,
                                     egress=EgressPolicy.of(settings), folder_roots=ANY_FOLDER)
     invalid = parsed.invalid + report.invalid

@@ -21,6 +21,7 @@ from telegram.error import InvalidToken, NetworkError
 from bot.app.config import load_settings
 from bot.app.logs import RedactTokens, setup_logging
 from bot.app.runtime import BotRuntime
+from bot.cli.args import db_path
 from bot.cli.demo import run_chat, run_demo
 from bot.cli.feeds import add_commands
 from bot.cli.ops import add_commands as add_ops_commands
@@ -53,7 +54,7 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if not p.exists():
             raise CliError("usage", f"no such file or folder: {p}")
     total = sum(1 for _ in iter_post_files(paths)) if sys.stderr.isatty() else None
-    async with open_db(args.db or settings.db_path) as db:
+    async with open_db(db_path(args, settings)) as db:
         with progress("ingest", total) as advance:
             report = await ingest_paths(db, paths, default_tz=settings.timezone, progress=advance,
                                         workers=args.workers)
@@ -65,7 +66,7 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:
     category = tuple(p.strip() for p in args.category.replace("›", "/").split("/") if p.strip()) if args.category else ()
-    async with open_db(args.db or settings.db_path) as db:
+    async with open_db(db_path(args, settings)) as db:
         rows = await latest(db, category=category, limit=args.limit)
     for s in rows:
         a = s.article
@@ -86,7 +87,7 @@ async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
             raise CliError("usage", f"{target}: rejected: {exc}") from exc
     elif target.isdigit():
 
-        async with open_db(args.db or settings.db_path) as db:
+        async with open_db(db_path(args, settings)) as db:
             stored = await get_article(db, int(target))
         if stored is None:
             raise CliError("usage", f"no article with id {target}")
@@ -107,7 +108,7 @@ async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_resummarise(args: argparse.Namespace, settings: Settings) -> int:
     done = 0
-    async with open_db(args.db or settings.db_path) as db:
+    async with open_db(db_path(args, settings)) as db:
         with progress("resummarise") as advance:
             after = 0
             while batch := await stale_summaries(db, SUMMARISER_VERSION, after_id=after):
@@ -169,7 +170,7 @@ async def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_db(args.db or settings.db_path) as db:
+    async with open_db(db_path(args, settings)) as db:
         page = await search(db, " ".join(args.query), limit=args.limit, now=datetime.now(timezone.utc))
     print(search_results_text(page, settings.timezone))
     return 0

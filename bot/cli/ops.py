@@ -19,6 +19,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.cli.args import db_path
 from bot.core.errors import CliError
 from bot.core.settings import Settings
 from storage.backup import BackupError, backup_database, check_database
@@ -32,10 +33,6 @@ def _fail(text: str) -> CliError:
     return CliError("usage", text)
 
 
-def _db_path(args: argparse.Namespace, settings: Settings) -> Path:
-    return Path(args.db or settings.db_path)
-
-
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -46,7 +43,7 @@ async def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         age = parse_age(args.older_than)
     except ValueError as exc:
         raise _fail(f"--older-than: {exc}") from exc
-    path = _db_path(args, settings)
+    path = db_path(args, settings)
     if not path.is_file():
         raise _fail(f"no database at {path}")
     now = _now()
@@ -61,7 +58,7 @@ async def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
 
 # ---------------------------------------------------------------- backup / restore
 async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
-    source = _db_path(args, settings)
+    source = db_path(args, settings)
     dest = Path(args.path)
     if dest.is_dir():
         dest = dest / f"newsbot-{_now():%Y%m%d-%H%M%S}.sqlite3"
@@ -75,7 +72,7 @@ async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
-    target = _db_path(args, settings)
+    target = db_path(args, settings)
     copy = Path(args.path)
     lock = RunnerLock(target)
     if not lock.try_acquire():  # held until the restore is done, so no bot starts half-way
@@ -139,7 +136,7 @@ def _when(dt: datetime | None, settings: Settings) -> str:
 
 
 async def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    path = _db_path(args, settings)
+    path = db_path(args, settings)
     async with open_db(path) as db:
         s = await collect_stats(db, path, _now())
     print(f"articles        {s.articles} ({s.stories} stories; {s.tombstones} purged stories remembered)")
