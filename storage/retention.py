@@ -130,10 +130,13 @@ def _delete_some(conn: sqlite3.Connection, sql: str, params: tuple[object, ...])
     return int(conn.execute(sql, params).rowcount)
 
 
-async def _timed(db: Database, fn: Callable[[sqlite3.Connection], int], report: PurgeReport) -> tuple[int, float]:
-    """Run `fn` in one write transaction on the database thread; (its result, seconds it took)."""
+async def _timed(db: Database, fn: Callable[[sqlite3.Connection], int], report: PurgeReport, *,
+                 transaction: bool = True) -> tuple[int, float]:
+    """Run `fn` on the database thread, in one write transaction (or, for what may not run inside one,
+    only under the write lock); count the batch, then pause in proportion so the bot keeps answering.
+    Returns (its result, seconds it took)."""
     started = time.perf_counter()
-    n = await db.run_in_transaction(fn)
+    n = await (db.run_in_transaction(fn) if transaction else db.run_locked(fn))
     took = time.perf_counter() - started
     report.batches += 1
     report.longest_batch = max(report.longest_batch, took)
@@ -205,12 +208,7 @@ async def return_space(db: Database, report: PurgeReport | None = None) -> bool:
         return free
 
     while True:
-        started = time.perf_counter()
-        free = await db.run_locked(step)
-        took = time.perf_counter() - started
-        scratch.batches += 1
-        scratch.longest_batch = max(scratch.longest_batch, took)
-        await asyncio.sleep(max(MIN_PAUSE, took * PAUSE_FACTOR))
+        free, _ = await _timed(db, step, scratch, transaction=False)  # a vacuum cannot run in a transaction
         if free <= VACUUM_PAGES:
             break
     # The file shrinks when the write-ahead log is copied back; PASSIVE never waits for readers.
