@@ -11,15 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
-from bench.search import CHINESE, ENGLISH, MULTI, NOW, SYNTH
+from bench.common import make_synth
+from bench.search import CHINESE, ENGLISH, MULTI, NOW
 from bot.cli.progress import progress
 from bot.core.settings import Settings
 from bot.feeds.ingest import ingest_paths, iter_post_files
@@ -33,11 +32,7 @@ async def build(workdir: Path, count: int, seed: int) -> Path:
     db_path = workdir / "inline.sqlite3"
     if db_path.exists():
         return db_path
-    corpus = workdir / "corpus"
-    if not corpus.exists():
-        print(f"generating {count} posts …", file=sys.stderr, flush=True)
-        subprocess.run([sys.executable, str(SYNTH), "--out", str(corpus), "--count", str(count),  # noqa: ASYNC221 -- set-up before timing starts
-                        "--seed", str(seed)], check=True, stdout=subprocess.DEVNULL)
+    corpus = make_synth(workdir / "corpus", count, seed, oddities=0.0)  # set-up, before any timing
     files = sum(1 for _ in iter_post_files([corpus]))
     async with open_db(db_path) as db:
         with progress("ingest", files, every=5000) as advance:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.common import make_synth
 from bot.cli.progress import progress
 from bot.core.query import ParsedQuery, parse_query
 from bot.core.script import match_fold as fold  # the index's folding: NFKC, casefold, one Chinese script
@@ -30,7 +30,6 @@ from storage.db import Database, open_db
 from storage.index import rebuild_index
 from storage.search import matching_ids, search
 
-SYNTH = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "synth.py"
 NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)  # synth dates fall in 2021–2023
 
 CHINESE = [
@@ -124,11 +123,7 @@ async def build(workdir: Path, count: int, seed: int) -> tuple[Path, float]:
     db_path = workdir / "bench.sqlite3"
     if db_path.exists():
         return db_path, float("nan")
-    corpus = workdir / "corpus"
-    if not corpus.exists():
-        print(f"generating {count} posts …", file=sys.stderr, flush=True)
-        subprocess.run([sys.executable, str(SYNTH), "--out", str(corpus), "--count", str(count),  # noqa: ASYNC221 -- set-up before timing starts
-                        "--seed", str(seed)], check=True, stdout=subprocess.DEVNULL)
+    corpus = make_synth(workdir / "corpus", count, seed, oddities=0.0)  # set-up, before any timing
     files = sum(1 for _ in iter_post_files([corpus]))
     t = time.perf_counter()
     async with open_db(db_path) as db:
