@@ -47,9 +47,13 @@ def converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(f"{config}.json")
 
 
+# Scripts' letters all lie above U+2E80; ASCII and Latin text skip OpenCC entirely.
+_ABOVE_LATIN = re.compile("[\u2e80-\U0010ffff]")
+
+
 def _has_cjk(text: str) -> bool:
-    # Scripts' letters all lie above U+2E80; ASCII and Latin text skip OpenCC entirely.
-    return not text.isascii() and max(text) >= "\u2e80"
+    # A search stops at the first such character (max() read every character of every text).
+    return not text.isascii() and _ABOVE_LATIN.search(text) is not None
 
 
 def fold_script(text: str) -> str:
