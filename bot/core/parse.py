@@ -364,7 +364,7 @@ _INVISIBLE = re.compile(r"[\u200b\u200c\u2060\ufeff\xad]|\u200d(?![\U0001F000-\U
 
 
 def drop_invisible(text: str) -> str:
-    return _INVISIBLE.sub("", text)
+    return text if text.isascii() else _INVISIBLE.sub("", text)
 
 
 def _one_line(value: str | None) -> str:
