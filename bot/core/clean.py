@@ -75,6 +75,7 @@ _SEP = "\x1e"
 # Runs of spaces, full-width, NBSP and tab, made one " " (invisible ones are dropped, not made spaces). A lone
 # " " is left out: it stays as it is, and matching each one of them was most of the pass.
 _SPACES = re.compile(r"[\t\u3000\xa0\u2002\u2003\u2009][ \t\u3000\xa0\u2002\u2003\u2009]*+| [ \t\u3000\xa0\u2002\u2003\u2009]++")
+_OTHER_SPACES = "\t\u3000\xa0\u2002\u2003\u2009"  # _SPACES' characters but " "
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NUMERIC_ENTITY = re.compile(r"&#(?:\d{1,7}|[xX][0-9a-fA-F]{1,6});")
 # Markup: a start tag (`<name` then a `>` somewhere after), an end tag `</name>` or a comment. The start
@@ -134,7 +135,10 @@ def _paragraphs(text: str, sep: str) -> tuple[str, ...]:
     else:
         # normalise_line's passes over the whole text at once (none of them touches `sep` or reaches
         # across it), instead of three regex calls for each of hundreds of mostly empty lines
-        text = (_CONTROL_BUT_SEP if sep == _SEP else _CONTROL).sub("", _SPACES.sub(" ", drop_invisible(text)))
+        text = drop_invisible(text)
+        if "  " in text or any(c in text for c in _OTHER_SPACES):  # what _SPACES can match; most text has none
+            text = _SPACES.sub(" ", text)
+        text = (_CONTROL_BUT_SEP if sep == _SEP else _CONTROL).sub("", text)
         lines = [raw.strip() for raw in text.split(sep)]
     out: list[str] = []
     for line in lines:

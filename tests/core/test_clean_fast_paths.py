@@ -1,6 +1,7 @@
 """bot/core/clean.py's shortcuts against the plain definitions they stand for: `fold` (full-width characters
-replaced before NFKC), paragraphs normalised over the whole text instead of line by line, and the
-script counts of `guess_language`. Any text, so hypothesis draws from the characters each shortcut is about."""
+replaced before NFKC), paragraphs normalised over the whole text instead of line by line, the script
+counts of `guess_language`, and bot.core.parse.drop_invisible's check before its regex. Any text, so
+hypothesis draws from the characters each shortcut is about."""
 from __future__ import annotations
 
 import re
@@ -18,6 +19,7 @@ from bot.core.clean import (
     guess_language,
     normalise_line,
 )
+from bot.core.parse import _INVISIBLE, drop_invisible
 
 # Full-width and half-width forms, combining marks (they compose across a replaced character), Hangul jamo,
 # spaces of every kind, invisible and control characters, entities, separators, CJK, kana and Latin.
@@ -67,3 +69,9 @@ def _guess_by_counting(text: str) -> str:
 @given(texts)
 def test_guess_language_counts_each_script(text: str) -> None:
     assert guess_language(text) == _guess_by_counting(text)
+
+
+@settings(max_examples=1000)
+@given(texts)
+def test_drop_invisible_is_its_regex(text: str) -> None:
+    assert drop_invisible(text) == _INVISIBLE.sub("", text)
