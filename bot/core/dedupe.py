@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
+
+from bot.core.clean import fold
 
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 MIN_TITLE_KEY_CHARS = 6   # shorter titles ("0！") are too generic to identify a story
@@ -20,7 +21,7 @@ def _digest(text: str) -> str:
 
 def normalise_for_key(text: str) -> str:
     """NFKC, case-folded, with punctuation, spaces and symbols removed."""
-    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
+    return _NOT_WORD.sub("", fold(text))  # fold: NFKC + casefold, with a fast path for full-width punctuation
 
 
 def content_hash(title: str, paragraphs: tuple[str, ...] | list[str]) -> str:

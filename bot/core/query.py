@@ -62,7 +62,7 @@ _CJK_GAP = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")           # after _SEPARAT
 _INDEX_TOKEN = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")             # after both: CJK chars, other runs
 _CHUNK = re.compile(rf"([{_CJK}]+)|[^\s{_CJK}]+")               # after _SEPARATORS: CJK runs, other runs
 _CJK_CHAR = re.compile(rf"[{_CJK}]")                             # after _SEPARATORS
-_CJK_RUN = re.compile(rf"[{_CJK}]+")                             # after _SEPARATORS
+_CJK_RUN = re.compile(rf"([{_CJK}]+)")                           # after _SEPARATORS (a group: split keeps the runs)
 _TOKEN = re.compile(rf"(?P<cjk>(?=[^\W_])[{_CJK}])|[^\W_{_CJK}{_UNSAFE}]+")  # on raw folded text
 
 
@@ -140,26 +140,22 @@ def fts_text(text: str) -> str:
     """
     if not text:
         return ""
-    words = _folded_words(text)
+    # [between, run, between, run, …, tail] in one call; the Latin words in a `between` are already
+    # space-separated tokens, and a `between` of one space (the usual one) needs no strip.
+    parts = _CJK_RUN.split(_folded_words(text))
     out: list[str] = []
     prev_last = ""
-    pos = 0
-    # Only CJK runs need work: the Latin words between them are already space-separated tokens.
-    for m in _CJK_RUN.finditer(words):
-        between = words[pos:m.start()].strip()
-        if between:
+    for i in range(1, len(parts), 2):
+        between = parts[i - 1]
+        if between != " " and (between := between.strip()):
             out.append(between)
             prev_last = ""
-        run = m.group()
+        run = parts[i]
         if run[0] == prev_last:
             out.append(BARRIER)
-        if len(run) == 1:
-            out.append(run)
-        else:
-            out.extend(map(operator.add, run[:-1], run[1:]))
+        out.append(run if len(run) == 1 else " ".join(map(operator.add, run[:-1], run[1:])))
         prev_last = run[-1]
-        pos = m.end()
-    tail = words[pos:].strip()
+    tail = parts[-1].strip()
     if tail:
         out.append(tail)
     return " ".join(out)
