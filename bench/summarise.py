@@ -301,7 +301,7 @@ class Tally:
 # --- corpus --------------------------------------------------------------------------------------
 
 
-def load_articles(files: list[tuple[Path, Path | None]], label: str) -> tuple[list, int]:
+def load_articles(files: Sequence[tuple[Path, Path | None]], label: str) -> tuple[list, int]:
     from bot.core.errors import RejectedPost
     from bot.feeds.ingest import (
         load_post,  # the cleaner is heavy (bs4, lxml); keep it out of import time

@@ -95,15 +95,30 @@ async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
     else:
         raise CliError("usage", f"not a file or an article id: {target}")
     chosen = summarise(article.paragraphs, article.title, article.language, max_sentences=args.sentences)
-    scores = {s.text: s.score for s in score_sentences(article.paragraphs, article.title, article.language)}
+    scored = score_sentences(article.paragraphs, article.title, article.language)
+    scores = {s.text: s.score for s in scored}
     print(article.title)
     print(f"[{article.category_path}] {article.language}, {len(article.paragraphs)} paragraphs")
     for sentence in chosen:
         score = scores.get(sentence)
         print(f"  {score:6.3f}  {sentence}" if score is not None else f"     —   {sentence}")
     if not chosen:
-        print("  (no text to summarise)")
+        print("  (no text to summarise)" if not scored else
+              "  (no summary: no real sentence to show; the digest shows the title alone)")
+    if args.explain:
+        print("every candidate sentence, in article order (* chosen; its likelihood as a share of the best one's, "
+              "or why it is never chosen):")
+        taken = set(chosen)
+        for s in scored:
+            mark = "*" if s.text in taken else " "
+            verdict = f"{s.score:8.3g}" if s.score > 0.0 else f"— {s.why}"
+            byline = f"  [byline cut: {s.byline}]" if s.byline else ""
+            print(f" {mark}{s.index:3d}  {verdict}  {_clip(s.text, 70)}{byline}")
     return 0
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def cmd_resummarise(args: argparse.Namespace, settings: Settings) -> int:
@@ -220,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summarise", help="print the key sentences of a post file or stored article id")
     p.add_argument("target", metavar="PATH_OR_ID")
     p.add_argument("--sentences", type=int, default=2, choices=range(1, 6), metavar="N")
+    p.add_argument("--explain", action="store_true",
+                   help="also list every candidate sentence with its score or why it is never chosen")
     p.set_defaults(func=cmd_summarise)
 
     p = sub.add_parser("resummarise", help="recompute summaries made by an older summariser")

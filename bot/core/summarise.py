@@ -7,9 +7,11 @@ How a summary is chosen:
    their front, and at most MAX_CANDIDATES sentences are kept so a huge article stays bounded.
 2. Boilerplate (source and editor lines, calls to scan/click/download, copyright, captions) and
    sentences that only restate the title score zero and are never chosen.
-3. The rest are ranked by LexRank-style centrality (weighted degree in the graph of idf-weighted
-   cosine similarity of character bigrams for Chinese/Japanese, words for English), blended with a
-   news position prior and similarity to the title; headings, captions and fragments are discounted.
+3. The rest are scored by a linear model over cheap features (bot.core.summary_model): LexRank-style
+   centrality (weighted degree in the graph of idf-weighted cosine similarity of character bigrams for
+   Chinese/Japanese, words for English), position, similarity to the title, length, digits, quotes,
+   and whether it is a heading, caption or fragment. Its weights are learned on the validation
+   splits of public human-reference sets (bench/train_summariser.py).
 4. Greedy selection in rank order under the sentence and character budgets, never taking a
    sentence that nearly duplicates one already taken; output is in article order.
 """
@@ -27,9 +29,10 @@ from typing import NamedTuple
 from bot.core.bylines import strip_byline
 from bot.core.model import Article
 from bot.core.sentences import split_sentences
+from bot.core.summary_model import Weights, weights_for
 from bot.core.summary_model import features as model_features
+from bot.core.summary_model import relative as relative_scores
 from bot.core.summary_model import score as model_score
-from bot.core.summary_model import weights_for
 
 __all__ = [
     "DEFAULT_MAX_CHARS",
@@ -42,7 +45,7 @@ __all__ = [
     "summarise",
 ]
 
-SUMMARISER_VERSION = 3
+SUMMARISER_VERSION = 4
 
 # Beyond a few hundred sentences the graph costs quadratic time and the summary comes from the
 # first screens of the article anyway.
@@ -54,14 +57,7 @@ DEFAULT_MAX_CHARS = {"zh": 160, "ja": 160, "en": 320}
 # full stop is one "sentence", and it can only ever be shown clause-cut.
 _FEATURE_CHARS = 1500
 
-# Blend of the three signals; tuned on the real posts in ../shared/corpus (python -m bench.summarise).
-_W_CENTRALITY = 0.25
-_W_POSITION = 0.25
-_W_TITLE = 0.5
-_POSITION_DECAY = 1.0
-# A further sentence scoring under this share of the first one is padding: a digest reads better
-# with one strong sentence than with a strong one and a weak one.
-_MIN_RELATIVE = 0.7
+# Without priors (the benchmark's centrality baseline), these sentences count this much:
 _WEAK = 0.25  # headings, captions, fragments, lead-ins ending with a colon
 
 # Two sentences sharing this much of the smaller one's features say the same thing (Sina posts
@@ -69,6 +65,10 @@ _WEAK = 0.25  # headings, captions, fragments, lead-ins ending with a colon
 _NEAR_DUPLICATE = 0.6
 # A sentence whose features are this much inside the title says nothing the title does not.
 _RESTATES_TITLE = 0.75
+
+_BOILERPLATE_WHY = "boilerplate"
+_FRAGMENT_WHY = "not a sentence"
+_TITLE_WHY = "repeats the headline"
 
 _TERMINAL = set("。！？；…．｡!?.")
 _PAIRS = (("“", "”"), ("「", "」"), ("『", "』"), ("（", "）"), ("(", ")"), ("《", "》"))
@@ -101,6 +101,11 @@ _DATELINE = re.compile(
     r"|[（(](?:本报)?(?:记者|通讯员)[^）)]{1,40}[）)]"
     r"|[A-Z][A-Za-z .,'-]{1,40}\((?:AP|Reuters|AFP|Bloomberg|UPI|CNN)\)\s*[-—–:]+"  # PARIS (AP) —
     r")\s*"
+)
+
+# A sentence that only says where the reporter heard the news, which the next one tells.
+_ATTRIBUTION_ALONE = re.compile(
+    r"(?:[^，。,]{0,12}?(?:记者|記者)[^，。,]{0,30}?(?:获悉|獲悉|了解到|得知|获知|獲知)|据悉|據悉)\s*[。．.！!]?$"
 )
 
 _PHOTO_CREDIT = re.compile(r"(?:记者|記者|摄影|攝影|通讯员|通訊員)\s*[\w·]{1,10}\s*[/／]?\s*(?:摄|攝)[）)]?\s*$")
@@ -160,14 +165,20 @@ _URL = re.compile(r"https?://\S+|www\.\S+")
 
 @dataclass(frozen=True)
 class ScoredSentence:
-    """One sentence of an article in article order (`index`), with its summary-worthiness score.
+    """One sentence of an article in article order (`index`), with its summary-worthiness score: its
+    likelihood as a share of the article's best sentence's, which scores 1.0 (without priors: its
+    graph centrality).
 
-    A score of 0.0 means it is never chosen: boilerplate, or a restatement of the title.
+    A score of 0.0 means it is never chosen, and `why` says why: boilerplate, not a sentence (a
+    fragment, a heading, a line cut mid-sentence, a lead-in ending with a colon), or a restatement of
+    the title. `byline`: the dateline, byline or agency prefix cut off its front, if any.
     """
 
     text: str
     index: int
     score: float
+    why: str = ""
+    byline: str = ""
 
 
 def _features(text: str) -> set[str]:
@@ -290,9 +301,9 @@ def _fixed(x: float) -> int:
 class Candidate(NamedTuple):
     """A sentence as the model sees it (bench/train_summariser.py learns from these).
 
-    `eligible` False: never chosen (boilerplate, a byline alone, a fragment, a restatement of the
-    title, a lead-in ending with a colon). `terminated`: it ends with an end mark, so another sentence
-    can follow it in a summary without the two reading as one.
+    `eligible` False: never chosen, for the reason in `why` (boilerplate, not a sentence, a
+    restatement of the title). `terminated`: it ends with an end mark, so another sentence can follow
+    it in a summary without the two reading as one. `byline`: what strip_byline cut off its front.
     """
 
     text: str
@@ -300,6 +311,8 @@ class Candidate(NamedTuple):
     terminated: bool
     weak: bool
     vector: tuple[float, ...]
+    why: str = ""
+    byline: str = ""
 
 
 def _is_terminated(text: str) -> bool:
@@ -315,6 +328,8 @@ def _is_real_sentence(text: str, n_features: int, terminated: bool, ends_paragra
     last = text.rstrip()[-1]
     if n_features < (4 if language == "en" else 6) or last in "：:":
         return False
+    if len(text) < 48 and _ATTRIBUTION_ALONE.match(text):
+        return False  # "记者从市住建局获悉。": who told the reporter, the news is in the next sentence
     if terminated:
         return True
     if not ends_paragraph or last in "，,、":
@@ -333,15 +348,18 @@ def _candidates(
     paragraphs: Sequence[str], title: str, language: str, decay: float
 ) -> tuple[list[Candidate], list[set[str]]]:
     texts: list[str] = []
+    bylines: dict[int, str] = {}
     captions: set[int] = set()
     paragraph_ends: set[int] = set()
     whole: set[int] = set()
     for paragraph in paragraphs:
         first = len(texts)
-        for sentence in split_sentences(paragraph):
-            sentence = strip_byline(sentence)
+        for whole_sentence in split_sentences(paragraph):
+            sentence = strip_byline(whole_sentence)
             if not sentence:
                 continue
+            if len(sentence) != len(whole_sentence):
+                bylines[len(texts)] = whole_sentence[: whole_sentence.rfind(sentence)].strip()
             if len(texts) > first and _is_photo_credit(sentence):
                 captions.add(len(texts) - 1)  # "…在家中书房办公。记者高勇 摄": the text is a caption
             texts.append(sentence)
@@ -360,34 +378,40 @@ def _candidates(
     top = max(central.values(), default=0.0) or 1.0
 
     ended = [_is_terminated(t) for t in texts]
-    out = [Candidate(t, False, e, False, ()) for t, e in zip(texts, ended, strict=True)]
+    out = [Candidate(t, False, e, False, (), _BOILERPLATE_WHY if sets[i] else _FRAGMENT_WHY, bylines.get(i, ""))
+           for i, (t, e) in enumerate(zip(texts, ended, strict=True))]
     for ordinal, i in enumerate(live):
         s, text = sets[i], texts[i]
         overlap = len(s & title_set)
-        if not _is_real_sentence(text, len(s), ended[i], i in paragraph_ends, language) or (
-            title_set and overlap / len(s) >= _RESTATES_TITLE
-        ):
-            continue  # never chosen: no features needed
+        # Never chosen, so no features needed:
+        if not _is_real_sentence(text, len(s), ended[i], i in paragraph_ends, language):
+            out[i] = out[i]._replace(why=_FRAGMENT_WHY)
+            continue
+        if title_set and overlap / len(s) >= _RESTATES_TITLE:
+            out[i] = out[i]._replace(why=_TITLE_WHY)
+            continue
         to_title = overlap / math.sqrt(len(s) * len(title_set)) if title_set else 0.0
-        vector = model_features(text, central[i] / top, ordinal, to_title, language, decay)
         weak = i in captions or _is_weak(text, len(s), language, i in whole)
-        out[i] = Candidate(text, True, ended[i], weak, vector)
+        last = 0 < ordinal == len(live) - 1
+        vector = model_features(text, central[i] / top, ordinal, to_title, language, decay, last=last, weak=weak)
+        out[i] = Candidate(text, True, ended[i], weak, vector, "", bylines.get(i, ""))
     return out, sets
 
 
 def _analyse(
-    paragraphs: Sequence[str], title: str, language: str, priors: bool
+    paragraphs: Sequence[str], title: str, language: str, priors: bool, weights: Weights
 ) -> tuple[list[float], list[Candidate], list[set[str]]]:
     """Each candidate's score (0.0: never chosen), the candidates and their similarity features."""
-    weights = weights_for(language)
     found, sets = _candidates(paragraphs, title, language, weights.position_decay)
-    vector = weights.vector()
+    eligible = [i for i, c in enumerate(found) if c.eligible]
+    if priors:
+        vector = weights.vector()
+        shares = relative_scores([model_score(found[i].vector, vector) for i in eligible])
+    else:  # graph centrality alone (the benchmark's baseline), weak ones discounted
+        shares = [max(found[i].vector[0], 1e-9) * (_WEAK if found[i].weak else 1.0) for i in eligible]
     scores = [0.0] * len(found)
-    for i, c in enumerate(found):
-        if c.eligible:
-            # Without priors: graph centrality alone (the benchmark's baseline).
-            value = model_score(c.vector, vector) if priors else max(c.vector[0], 1e-9)
-            scores[i] = value * weights.weak if c.weak else value
+    for i, share in zip(eligible, shares, strict=True):
+        scores[i] = share
     return scores, found, sets
 
 
@@ -398,8 +422,8 @@ def score_sentences(
 
     With `priors=False` the score is graph centrality alone, without position or title similarity.
     """
-    scores, found, _ = _analyse(paragraphs, title, language, priors)
-    return [ScoredSentence(c.text, i, score) for i, (c, score) in enumerate(zip(found, scores, strict=True))]
+    scores, found, _ = _analyse(paragraphs, title, language, priors, weights_for(language))
+    return [ScoredSentence(c.text, i, score, c.why, c.byline) for i, (c, score) in enumerate(zip(found, scores, strict=True))]
 
 
 def _cut_at_clause(text: str, max_chars: int, language: str) -> str | None:
@@ -419,6 +443,7 @@ def summarise(
     max_chars: int | None = None,
     *,
     priors: bool = True,
+    weights: Weights | None = None,
 ) -> list[str]:
     """Up to `max_sentences` (1–5) sentences in article order, within `max_chars` characters.
 
@@ -428,14 +453,16 @@ def summarise(
     stripped, never a line fragment glued to what follows; when no eligible sentence fits, the best
     one cut at a clause mark and ending with `…`; an empty list when the article has no real
     sentence (the digest then shows the title alone).
-    `priors=False` ranks by centrality alone (the benchmark's baseline).
+    `priors=False` ranks by centrality alone (the benchmark's baseline); `weights` replaces the
+    language's learned ones (bench/train_summariser.py).
     """
     max_sentences = min(max(max_sentences, 1), MAX_SENTENCES)
     budget = max_chars if max_chars is not None else DEFAULT_MAX_CHARS.get(language, 160)
     separator = 1 if language == "en" else 0
-    scores, found, sets = _analyse(paragraphs, title, language, priors)
+    weights = weights or weights_for(language)
+    scores, found, sets = _analyse(paragraphs, title, language, priors, weights)
     ranked = sorted((i for i, score in enumerate(scores) if score > 0.0), key=lambda i: (-scores[i], i))
-    min_relative = weights_for(language).min_relative
+    min_relative = weights.min_relative
 
     chosen: list[tuple[int, str]] = []
     used = 0

@@ -13,10 +13,13 @@ from functools import cache
 from importlib import resources
 from operator import mul
 
-__all__ = ["FEATURES", "Weights", "features", "score", "weights_for"]
+__all__ = ["FEATURES", "Weights", "features", "relative", "score", "weights_for"]
 
 # In this order in the weights file and in `features()`.
-FEATURES = ("centrality", "position", "first", "title", "length", "short", "digits", "quote", "question")
+# `weak`: a heading, caption, fragment or lead-in (readable, rarely what a summary should say).
+FEATURES = (
+    "centrality", "position", "first", "last", "title", "length", "short", "digits", "quote", "question", "weak",
+)
 
 _LENGTH_UNIT = {"en": 25.0}  # words; characters for Chinese and Japanese
 _CHAR_UNIT = 50.0
@@ -29,20 +32,22 @@ _QUOTE = re.compile("[“”「」『』\"]")
 @dataclass(frozen=True)
 class Weights:
     """One language group's weights (one per feature), the position prior's decay and the share of
-    the best sentence's score a further sentence needs to be added."""
+    the best sentence's likelihood (summary_model.relative) a further sentence needs to be added. A feature missing from the file
+    weighs 0."""
 
     centrality: float
     position: float
     first: float
+    last: float
     title: float
     length: float
     short: float
     digits: float
     quote: float
     question: float
+    weak: float
     position_decay: float
     min_relative: float
-    weak: float
 
     def vector(self) -> tuple[float, ...]:
         return tuple(getattr(self, name) for name in FEATURES)
@@ -52,7 +57,7 @@ class Weights:
 def _table() -> dict[str, Weights]:
     raw = json.loads(resources.files("bot.core").joinpath("data/summary_weights.json").read_text("utf-8"))
     names = {f.name for f in fields(Weights)}
-    return {group: Weights(**{k: float(v) for k, v in values.items() if k in names})
+    return {group: Weights(**(dict.fromkeys(FEATURES, 0.0) | {k: float(v) for k, v in values.items() if k in names}))
             for group, values in raw["weights"].items()}
 
 
@@ -63,10 +68,12 @@ def weights_for(language: str) -> Weights:
 
 
 def features(
-    text: str, centrality: float, ordinal: int, title_similarity: float, language: str, decay: float
+    text: str, centrality: float, ordinal: int, title_similarity: float, language: str, decay: float,
+    *, last: bool = False, weak: bool = False,
 ) -> tuple[float, ...]:
-    """The feature vector of one candidate (see FEATURES); `centrality` is already scaled to 0..1 and
-    `ordinal` counts candidates from 0 at the article's start."""
+    """The feature vector of one candidate (see FEATURES); `centrality` is already scaled to 0..1,
+    `ordinal` counts candidates from 0 at the article's start and `last` marks the last one (of two
+    or more)."""
     if language == "en":
         units = float(text.count(" ") + 1)
         length = min(units / _LENGTH_UNIT["en"], 2.0)
@@ -80,16 +87,30 @@ def features(
         centrality,
         (1.0 + ordinal) ** -decay,
         1.0 if ordinal == 0 else 0.0,
+        1.0 if last else 0.0,
         title_similarity,
         length,
         short,
         1.0 if _DIGIT.search(text) else 0.0,
         1.0 if _QUOTE.search(text) else 0.0,
         1.0 if stripped[-1:] in "?？" else 0.0,
+        1.0 if weak else 0.0,
     )
 
 
 def score(vector: tuple[float, ...], weights: tuple[float, ...]) -> float:
-    """The linear score, squashed to (0, 1) so that 0.0 can keep meaning "never chosen"."""
-    z = sum(map(mul, vector, weights))  # both FEATURES long
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+    """The linear score: the log-odds, up to a constant, that this is the article's summary sentence
+    (bench/train_summariser.py learns it as a softmax over the article's candidates)."""
+    return float(sum(map(mul, vector, weights)))  # both FEATURES long
+
+
+def relative(scores: list[float]) -> list[float]:
+    """Linear scores as shares of the best one's likelihood, exp(z − z_best): the best is 1.0, and no
+    share is 0.0 (which means "never chosen"), however far below the best it is."""
+    if not scores:
+        return []
+    top = max(scores)
+    return [max(math.exp(max(z - top, -700.0)), _TINY) for z in scores]
+
+
+_TINY = 1e-300

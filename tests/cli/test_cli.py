@@ -44,6 +44,30 @@ def test_summarise_a_file_prints_title_sentences_and_scores():
     assert "原标题" not in r.stdout
 
 
+def test_summarise_explains_every_sentence_it_leaves_out(tmp_path):
+    post = write_post(tmp_path, "上海地铁十四号线今日开通", paragraphs=(
+        "本报记者王小明 上海报道 上海地铁十四号线今天上午正式开通运营，全线共设三十一座车站。",
+        "上海地铁十四号线今日开通。",
+        "新线开通后，浦东前滩至嘉定封浜的通勤时间缩短约四十分钟，沿线居民出行更加便利。",
+        "地铁集团2024年1-9月",
+    ))
+    r = newsbot("summarise", str(post), "--sentences", "2", "--explain")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    summary = out.split("every candidate sentence")[0]
+    assert "上海地铁十四号线今天上午正式开通运营" in summary and "本报记者" not in summary
+    assert "[byline cut: 本报记者王小明 上海报道]" in out
+    assert "— repeats the headline  上海地铁十四号线今日开通。" in out
+    assert "— not a sentence  地铁集团2024年1-9月" in out
+
+
+def test_summarise_says_when_a_page_has_no_sentence_to_show(tmp_path):
+    post = write_post(tmp_path, "活动日程", paragraphs=("開場 2021-08-14 17:00", "地点 上海"))
+    r = newsbot("summarise", str(post))
+    assert r.returncode == 0, r.stderr
+    assert "no real sentence" in r.stdout and "title alone" in r.stdout
+
+
 def test_user_errors_are_one_line_not_tracebacks(tmp_path):
     r = newsbot("ingest", str(tmp_path / "missing"))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no such file" in r.stderr

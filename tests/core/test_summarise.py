@@ -417,3 +417,10 @@ def test_a_paragraph_ending_in_a_comma_is_a_broken_line_not_a_sentence() -> None
     # The page broke one sentence over two paragraphs: neither half is shown.
     paragraphs = ["市统计局今天发布数据显示，今年前三季度全市地区生产总值同比增长百分之六，", "高于全国平均水平"]
     assert summarise(paragraphs, "前三季度经济数据", max_sentences=2) == []
+
+
+def test_a_sentence_that_only_says_where_the_reporter_heard_the_news_is_never_the_summary() -> None:
+    paragraphs = ["本报记者日前从省教育厅获悉。", "全省今年秋季学期起将为所有中小学生免费提供午餐，惠及三百万学生。"]
+    assert summarise(paragraphs, "中小学免费午餐", max_sentences=2) == [paragraphs[1]]
+    whys = {s.text: s.why for s in score_sentences(paragraphs, "中小学免费午餐")}
+    assert whys[paragraphs[0]] == "not a sentence"
