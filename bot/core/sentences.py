@@ -9,6 +9,8 @@ import re
 # Marks that end a sentence whatever the script around them. `；` is here because Chinese news
 # writes long enumerations as `；`-separated sentences, each readable on its own.
 _CJK_ENDS = "。！？；…．｡"
+_CJK_END_SET = frozenset(_CJK_ENDS)
+_PLAIN_CJK_ENDS = frozenset("。！？；｡")  # a single one of these always ends the sentence
 # Characters that belong to the sentence they close, e.g. `他说：“走吧。”` keeps its `”`.
 _CLOSERS = "”’）】」』》〕〉〗〙)]}»›"
 _AMBIGUOUS_QUOTES = "\"'"
@@ -92,7 +94,9 @@ def _boundary_after(line: str, start: int, end: int) -> int | None:
     ):
         # The quotation is part of a longer sentence: “走吧！”，他说。 / 「行こう。」と言った。
         return None
-    if any(ch in _CJK_ENDS for ch in run):
+    if run in _PLAIN_CJK_ENDS:  # the usual case, one `。`: what follows below cannot apply
+        return after
+    if not _CJK_END_SET.isdisjoint(run):
         if set(run) <= {"…"} and start > 0 and line[start - 1].isascii():
             # "Wait… what": an English ellipsis runs on when a lower-case word follows.
             nxt = _next_visible(line, after)

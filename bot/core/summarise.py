@@ -65,6 +65,11 @@ _WEAK = 0.25  # headings, captions, fragments, lead-ins ending with a colon
 _NEAR_DUPLICATE = 0.6
 # A sentence whose features are this much inside the title says nothing the title does not.
 _RESTATES_TITLE = 0.75
+# ... or whose characters (words in English) are this much the title's: a title cut from the first
+# sentence ("11、每百元营业收入中的费用=（销售费用+管理费用+研发") leaves a sentence that only
+# finishes it. Checked only past _MAYBE_RESTATES of shared features, which few sentences reach.
+_IN_TITLE = 0.8
+_MAYBE_RESTATES = 0.5
 
 _BOILERPLATE_WHY = "boilerplate"
 _FRAGMENT_WHY = "not a sentence"
@@ -202,6 +207,23 @@ def _features(text: str) -> set[str]:
     return feats
 
 
+def _units(text: str) -> list[str]:
+    """Characters of CJK runs and whole words otherwise, lower-cased, in order."""
+    units: list[str] = []
+    for tok in _TOKEN.findall(text[:_FEATURE_CHARS].lower()):
+        if tok[0] < "\u3040":
+            units.append(tok)
+        else:
+            units.extend(tok)
+    return units
+
+
+def _mostly_in(text: str, title_units: set[str]) -> bool:
+    """Whether _IN_TITLE of the sentence's characters (words) are found in the title."""
+    units = _units(text)
+    return bool(units) and sum(u in title_units for u in units) >= _IN_TITLE * len(units)
+
+
 def _is_photo_credit(text: str) -> bool:
     return ("摄" in text or "攝" in text) and _PHOTO_CREDIT.search(text) is not None
 
@@ -210,9 +232,14 @@ def _is_boilerplate(text: str) -> bool:
     if (
         _BOILERPLATE_START.match(text)
         or (not text.isascii() and _BOILERPLATE_ANYWHERE.search(text))  # its every phrase has CJK or ©
-        or _BOILERPLATE_EN_START.match(lower := text.lower())
-        or _BOILERPLATE_EN.search(lower)
         or _is_photo_credit(text)
+    ):
+        return True
+    # The English rules start with an ASCII character, and their phrases hold a space: most Chinese
+    # sentences need neither lower-casing nor a search.
+    spaced = " " in text
+    if (text[:1].isascii() or spaced) and (
+        _BOILERPLATE_EN_START.match(lower := text.lower()) or (spaced and _BOILERPLATE_EN.search(lower))
     ):
         return True
     # A sentence that is mostly a link is a pointer elsewhere, not news.
@@ -328,7 +355,7 @@ def _is_real_sentence(text: str, n_features: int, terminated: bool, ends_paragra
     last = text.rstrip()[-1]
     if n_features < (4 if language == "en" else 6) or last in "：:":
         return False
-    if len(text) < 48 and _ATTRIBUTION_ALONE.match(text):
+    if len(text) < 48 and ("者" in text or "悉" in text) and _ATTRIBUTION_ALONE.match(text):
         return False  # "记者从市住建局获悉。": who told the reporter, the news is in the next sentence
     if terminated:
         return True
@@ -373,28 +400,41 @@ def _candidates(
 
     sets = [_features(t) for t in texts]
     title_set = _features(title)
+    title_units = set(_units(title))
     live = [i for i, t in enumerate(texts) if sets[i] and not _is_boilerplate(t)]
     central = _centrality(sets, live)
     top = max(central.values(), default=0.0) or 1.0
 
     ended = [_is_terminated(t) for t in texts]
-    out = [Candidate(t, False, e, False, (), _BOILERPLATE_WHY if sets[i] else _FRAGMENT_WHY, bylines.get(i, ""))
-           for i, (t, e) in enumerate(zip(texts, ended, strict=True))]
+    why = [_BOILERPLATE_WHY if f else _FRAGMENT_WHY for f in sets]  # until found live below
+    chosen: dict[int, Candidate] = {}  # the eligible ones
+    last_ordinal = len(live) - 1
+    title_size, title_chars = len(title_set), 3 * len(title)
     for ordinal, i in enumerate(live):
         s, text = sets[i], texts[i]
-        overlap = len(s & title_set)
+        n = len(s)
         # Never chosen, so no features needed:
-        if not _is_real_sentence(text, len(s), ended[i], i in paragraph_ends, language):
-            out[i] = out[i]._replace(why=_FRAGMENT_WHY)
+        if not _is_real_sentence(text, n, ended[i], i in paragraph_ends, language):
+            why[i] = _FRAGMENT_WHY
             continue
-        if title_set and overlap / len(s) >= _RESTATES_TITLE:
-            out[i] = out[i]._replace(why=_TITLE_WHY)
-            continue
-        to_title = overlap / math.sqrt(len(s) * len(title_set)) if title_set else 0.0
-        weak = i in captions or _is_weak(text, len(s), language, i in whole)
-        last = 0 < ordinal == len(live) - 1
+        to_title = 0.0
+        if title_size:
+            overlap = len(s & title_set)
+            if overlap >= _RESTATES_TITLE * n or (
+                overlap >= _MAYBE_RESTATES * n and len(text) <= title_chars and _mostly_in(text, title_units)
+            ):
+                why[i] = _TITLE_WHY
+                continue
+            to_title = overlap / math.sqrt(n * title_size)
+        weak = i in captions or _is_weak(text, n, language, i in whole)
+        last = 0 < ordinal == last_ordinal
         vector = model_features(text, central[i] / top, ordinal, to_title, language, decay, last=last, weak=weak)
-        out[i] = Candidate(text, True, ended[i], weak, vector, "", bylines.get(i, ""))
+        chosen[i] = Candidate(text, True, ended[i], weak, vector, "", bylines.get(i, ""))
+    byline = [""] * len(texts)
+    for i, cut in bylines.items():
+        byline[i] = cut
+    out = [chosen.get(i) or Candidate(t, False, e, False, (), w, b)
+           for i, (t, e, w, b) in enumerate(zip(texts, ended, why, byline, strict=True))]
     return out, sets
 
 

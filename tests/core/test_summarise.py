@@ -424,3 +424,11 @@ def test_a_sentence_that_only_says_where_the_reporter_heard_the_news_is_never_th
     assert summarise(paragraphs, "中小学免费午餐", max_sentences=2) == [paragraphs[1]]
     whys = {s.text: s.why for s in score_sentences(paragraphs, "中小学免费午餐")}
     assert whys[paragraphs[0]] == "not a sentence"
+
+
+def test_a_sentence_that_only_finishes_a_headline_cut_from_it_is_skipped() -> None:
+    # Feeds often make the title from the first sentence's first characters.
+    title = "11、每百元营业收入中的费用=（销售费用+管理费用+研发"
+    paragraphs = ["11、每百元营业收入中的费用=（销售费用+管理费用+研发费用+财务费用）÷营业收入×100，单位：元。",
+                  "1-10月份，规模以上工业企业每百元营业收入中的费用为8.43元，同比减少0.37元。"]
+    assert summarise(paragraphs, title, max_sentences=2) == [paragraphs[1]]
