@@ -96,7 +96,9 @@ async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError("usage", f"not a file or an article id: {target}")
     chosen = summarise(article.paragraphs, article.title, article.language, max_sentences=args.sentences)
     scored = score_sentences(article.paragraphs, article.title, article.language)
-    scores = {s.text: s.score for s in scored}
+    scores: dict[str, float] = {}
+    for s in scored:  # a sentence the page repeats is shown with its first occurrence's score
+        scores.setdefault(s.text, s.score)
     print(article.title)
     print(f"[{article.category_path}] {article.language}, {len(article.paragraphs)} paragraphs")
     for sentence in chosen:
@@ -111,6 +113,7 @@ async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
         taken = set(chosen)
         for s in scored:
             mark = "*" if s.text in taken else " "
+            taken.discard(s.text)  # the first occurrence is the one chosen
             verdict = f"{s.score:8.3g}" if s.score > 0.0 else f"— {s.why}"
             byline = f"  [byline cut: {s.byline}]" if s.byline else ""
             print(f" {mark}{s.index:3d}  {verdict}  {_clip(s.text, 70)}{byline}")
