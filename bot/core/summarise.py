@@ -74,6 +74,7 @@ _MAYBE_RESTATES = 0.5
 _BOILERPLATE_WHY = "boilerplate"
 _FRAGMENT_WHY = "not a sentence"
 _TITLE_WHY = "repeats the headline"
+_CAPTION_WHY = "photo caption"
 
 _TERMINAL = set("。！？；…．｡!?.")
 _PAIRS = (("“", "”"), ("「", "」"), ("『", "』"), ("（", "）"), ("(", ")"), ("《", "》"))
@@ -175,8 +176,8 @@ class ScoredSentence:
     graph centrality).
 
     A score of 0.0 means it is never chosen, and `why` says why: boilerplate, not a sentence (a
-    fragment, a heading, a line cut mid-sentence, a lead-in ending with a colon), or a restatement of
-    the title. `byline`: the dateline, byline or agency prefix cut off its front, if any.
+    fragment, a heading, a line cut mid-sentence, a lead-in ending with a colon), a photo caption
+    (followed by its credit, `记者高勇 摄`), or a restatement of the title. `byline`: the dateline, byline or agency prefix cut off its front, if any.
     """
 
     text: str
@@ -328,8 +329,8 @@ def _fixed(x: float) -> int:
 class Candidate(NamedTuple):
     """A sentence as the model sees it (bench/train_summariser.py learns from these).
 
-    `eligible` False: never chosen, for the reason in `why` (boilerplate, not a sentence, a
-    restatement of the title). `terminated`: it ends with an end mark, so another sentence can follow
+    `eligible` False: never chosen, for the reason in `why` (boilerplate, not a sentence, a photo
+    caption, a restatement of the title). `terminated`: it ends with an end mark, so another sentence can follow
     it in a summary without the two reading as one. `byline`: what strip_byline cut off its front.
     """
 
@@ -417,6 +418,9 @@ def _candidates(
         if not _is_real_sentence(text, n, ended[i], i in paragraph_ends, language):
             why[i] = _FRAGMENT_WHY
             continue
+        if i in captions:  # it describes a picture the digest does not show
+            why[i] = _CAPTION_WHY
+            continue
         to_title = 0.0
         if title_size:
             overlap = len(s & title_set)
@@ -426,7 +430,7 @@ def _candidates(
                 why[i] = _TITLE_WHY
                 continue
             to_title = overlap / math.sqrt(n * title_size)
-        weak = i in captions or _is_weak(text, n, language, i in whole)
+        weak = _is_weak(text, n, language, i in whole)
         last = 0 < ordinal == last_ordinal
         vector = model_features(text, central[i] / top, ordinal, to_title, language, decay, last=last, weak=weak)
         chosen[i] = Candidate(text, True, ended[i], weak, vector, "", bylines.get(i, ""))

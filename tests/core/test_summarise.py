@@ -432,3 +432,14 @@ def test_a_sentence_that_only_finishes_a_headline_cut_from_it_is_skipped() -> No
     paragraphs = ["11、每百元营业收入中的费用=（销售费用+管理费用+研发费用+财务费用）÷营业收入×100，单位：元。",
                   "1-10月份，规模以上工业企业每百元营业收入中的费用为8.43元，同比减少0.37元。"]
     assert summarise(paragraphs, title, max_sentences=2) == [paragraphs[1]]
+
+
+def test_a_photo_caption_is_never_the_summary_even_at_the_top() -> None:
+    paragraphs = ["中南财经政法大学退休教授赵德馨在家中书房办公，清理案头书籍和资料。记者高勇 摄",
+                  "武汉晚报讯（记者李玉莹）12月6日上午，89岁的退休教授赵德馨又开始修订《楚国的货币》一书了。",
+                  "老人对中国知网擅自收录他的100多篇论文打起了官司且全部胜诉，累计获赔70多万元。"]
+    summary = summarise(paragraphs, "100多篇论文被知网擅自收录 九旬教授维权获赔70多万", max_sentences=2)
+    assert summary and all("书房办公" not in s for s in summary)
+    assert summary[0].startswith("12月6日上午")  # the wire's dateline cut off
+    whys = {s.text: s.why for s in score_sentences(paragraphs, "")}
+    assert whys["中南财经政法大学退休教授赵德馨在家中书房办公，清理案头书籍和资料。"] == "photo caption"
