@@ -111,10 +111,14 @@ _DATELINE = re.compile(
 
 # A sentence that only says where the reporter heard the news, which the next one tells.
 _ATTRIBUTION_ALONE = re.compile(
+    r"(?:[^。，,]{0,16}[，,])?"  # 昨日， / 11月20日，
     r"(?:[^，。,]{0,12}?(?:记者|記者)[^，。,]{0,30}?(?:获悉|獲悉|了解到|得知|获知|獲知)|据悉|據悉)\s*[。．.！!]?$"
 )
 
-_PHOTO_CREDIT = re.compile(r"(?:记者|記者|摄影|攝影|通讯员|通訊員)\s*[\w·]{1,10}\s*[/／]?\s*(?:摄|攝)[）)]?\s*$")
+# One to four names: 记者高勇 摄, 本报记者 张三 李四 摄, （记者高勇/摄）.
+_PHOTO_CREDIT = re.compile(
+    r"(?:记者|記者|摄影|攝影|通讯员|通訊員)\s*[\w·]{1,10}(?:[\s、]+[\w·]{1,10}){0,3}\s*[/／]?\s*(?:摄|攝)[）)]?\s*[。.]?$"
+)
 
 # Sentences that are packaging, not news. They score zero so they can never be chosen, even when
 # the cleaner upstream missed them. Split by where they can match, because one alternation of
@@ -382,14 +386,18 @@ def _candidates(
     whole: set[int] = set()
     for paragraph in paragraphs:
         first = len(texts)
-        for whole_sentence in split_sentences(paragraph):
+        pieces = split_sentences(paragraph)
+        for whole_sentence in pieces:
+            # "…在家中书房办公。记者高勇 摄", "…（记者高勇 摄）", or the credit as a paragraph of its own:
+            # the sentence before it describes a picture. Checked before strip_byline, which cuts a
+            # bracketed credit off entirely.
+            if texts and (len(texts) > first or len(pieces) == 1) and _is_photo_credit(whole_sentence):
+                captions.add(len(texts) - 1)
             sentence = strip_byline(whole_sentence)
             if not sentence:
                 continue
             if len(sentence) != len(whole_sentence):
                 bylines[len(texts)] = whole_sentence[: whole_sentence.rfind(sentence)].strip()
-            if len(texts) > first and _is_photo_credit(sentence):
-                captions.add(len(texts) - 1)  # "…在家中书房办公。记者高勇 摄": the text is a caption
             texts.append(sentence)
         if len(texts) > first:
             paragraph_ends.add(len(texts) - 1)
@@ -408,10 +416,9 @@ def _candidates(
 
     ended = [_is_terminated(t) for t in texts]
     why = [_BOILERPLATE_WHY if f else _FRAGMENT_WHY for f in sets]  # until found live below
-    chosen: dict[int, Candidate] = {}  # the eligible ones
-    last_ordinal = len(live) - 1
+    eligible: list[tuple[int, float, bool]] = []  # index, similarity to the title, weak
     title_size, title_chars = len(title_set), 3 * len(title)
-    for ordinal, i in enumerate(live):
+    for i in live:
         s, text = sets[i], texts[i]
         n = len(s)
         # Never chosen, so no features needed:
@@ -430,13 +437,19 @@ def _candidates(
                 why[i] = _TITLE_WHY
                 continue
             to_title = overlap / math.sqrt(n * title_size)
-        weak = _is_weak(text, n, language, i in whole)
+        eligible.append((i, to_title, _is_weak(text, n, language, i in whole)))
+    # Position, first and last count the sentences that can be chosen: an opening that only repeats
+    # the headline does not take the lead's place.
+    chosen: dict[int, Candidate] = {}
+    last_ordinal = len(eligible) - 1
+    for ordinal, (i, to_title, weak) in enumerate(eligible):
         last = 0 < ordinal == last_ordinal
-        vector = model_features(text, central[i] / top, ordinal, to_title, language, decay, last=last, weak=weak)
-        chosen[i] = Candidate(text, True, ended[i], weak, vector, "", bylines.get(i, ""))
+        vector = model_features(texts[i], central[i] / top, ordinal, to_title, language, decay, last=last, weak=weak)
+        chosen[i] = Candidate(texts[i], True, ended[i], weak, vector, "", bylines.get(i, ""))
     byline = [""] * len(texts)
     for i, cut in bylines.items():
-        byline[i] = cut
+        if i < len(texts):  # the cut at MAX_CANDIDATES may have dropped it
+            byline[i] = cut
     out = [chosen.get(i) or Candidate(t, False, e, False, (), w, b)
            for i, (t, e, w, b) in enumerate(zip(texts, ended, why, byline, strict=True))]
     return out, sets

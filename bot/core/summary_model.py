@@ -72,8 +72,8 @@ def features(
     *, last: bool = False, weak: bool = False,
 ) -> tuple[float, ...]:
     """The feature vector of one candidate (see FEATURES); `centrality` is already scaled to 0..1,
-    `ordinal` counts candidates from 0 at the article's start and `last` marks the last one (of two
-    or more)."""
+    `ordinal` counts the sentences that can be chosen from 0 at the article's start, and `last` marks
+    the last of them (of two or more)."""
     if language == "en":
         units = float(text.count(" ") + 1)
         length = min(units / _LENGTH_UNIT["en"], 2.0)

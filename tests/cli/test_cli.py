@@ -61,6 +61,19 @@ def test_summarise_explains_every_sentence_it_leaves_out(tmp_path):
     assert "— not a sentence  地铁集团2024年1-9月" in out
 
 
+def test_summarise_explain_marks_the_sentence_actually_chosen_when_a_page_repeats_one(tmp_path):
+    caption = "市民在东湖公园赏樱花，现场游人如织十分热闹。"
+    news = "今年东湖樱花节将持续到四月中旬，预计接待游客超过百万人次。"
+    post = write_post(tmp_path, "东湖樱花节开幕", paragraphs=(caption + "记者高勇 摄", news, caption))
+    r = newsbot("summarise", str(post), "--sentences", "1", "--explain")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[2].split()[0] == "1.000" and lines[2].endswith(news)
+    marked = [line for line in lines if line.startswith(" *")]
+    assert len(marked) == 1 and marked[0].endswith(news)
+    assert any("— photo caption  " + caption in line for line in lines)
+
+
 def test_summarise_says_when_a_page_has_no_sentence_to_show(tmp_path):
     post = write_post(tmp_path, "活动日程", paragraphs=("開場 2021-08-14 17:00", "地点 上海"))
     r = newsbot("summarise", str(post))

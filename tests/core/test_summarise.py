@@ -12,10 +12,12 @@ from bot.core.summarise import (
     MAX_CANDIDATES,
     SUMMARISER_VERSION,
     ScoredSentence,
+    candidates,
     score_sentences,
     split_sentences,
     summarise,
 )
+from bot.core.summary_model import FEATURES
 from tests.support.paths import ROOT as REPO
 
 SEEDS = REPO.parent / "shared" / "seeds"
@@ -443,3 +445,49 @@ def test_a_photo_caption_is_never_the_summary_even_at_the_top() -> None:
     assert summary[0].startswith("12月6日上午")  # the wire's dateline cut off
     whys = {s.text: s.why for s in score_sentences(paragraphs, "")}
     assert whys["中南财经政法大学退休教授赵德馨在家中书房办公，清理案头书籍和资料。"] == "photo caption"
+
+
+def test_a_byline_past_the_candidate_limit_does_not_break_the_summary() -> None:
+    # One huge <p> of a scraped page, the wire's prefix on every sentence.
+    paragraph = "【新华社】今天全市多地降雨，气象台发布暴雨预警。" * (MAX_CANDIDATES + 50)
+    assert summarise([paragraph], "暴雨预警", max_sentences=1) == ["今天全市多地降雨，气象台发布暴雨预警。"]
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        ["市民在东湖公园赏樱花，现场游人如织十分热闹。（记者高勇 摄）"],
+        ["市民在东湖公园赏樱花，现场游人如织十分热闹。本报记者 张三 李四 摄"],
+        ["市民在东湖公园赏樱花，现场游人如织十分热闹。", "记者高勇 摄"],  # the credit on a line of its own
+    ],
+)
+def test_a_photo_caption_is_never_chosen_however_its_credit_is_written(caption: list[str]) -> None:
+    news = "今年东湖樱花节将持续到四月中旬，预计接待游客超过百万人次。"
+    assert summarise([*caption, news], "东湖樱花节开幕", max_sentences=1) == [news]
+
+
+def test_an_attribution_after_a_time_is_still_only_an_attribution() -> None:
+    news = "全市今年将新开工保障性住房两万套，比去年增加三成。"
+    assert summarise(["昨日，记者从市住建局获悉。", news], "保障房", max_sentences=1) == [news]
+    assert summarise(["11月20日，记者从市住建局了解到。", news], "保障房", max_sentences=1) == [news]
+
+
+def test_a_reader_who_asks_for_two_sentences_gets_two_when_the_article_has_them() -> None:
+    paragraphs = ["国务院常务会议今天决定，明年起下调小微企业所得税。",
+                  "此次减税预计每年为企业减负约两千亿元，惠及数百万家小微企业。",
+                  "会议还部署了稳就业的多项措施。"]
+    assert len(summarise(paragraphs, "小微企业减税", max_sentences=2)) == 2
+
+
+def test_an_opening_that_repeats_the_headline_does_not_take_the_leads_place() -> None:
+    title = "国务院决定下调小微企业所得税"
+    lead = "国务院常务会议今天决定，明年起下调小微企业所得税，预计每年为企业减负约两千亿元。"
+    later = "会议指出，要持续优化营商环境，支持民营经济发展壮大，稳住市场主体和就业基本盘。"
+    paragraphs = ["国务院决定下调小微企业所得税。", lead, later]
+    scored = score_sentences(paragraphs, title)
+    assert scored[0].why == "repeats the headline"
+    assert scored[1].score == 1.0
+    found = candidates(paragraphs, title)
+    first, position = FEATURES.index("first"), FEATURES.index("position")
+    assert found[1].vector[first] == 1.0 and found[1].vector[position] == 1.0  # the lead's place
+    assert found[2].vector[first] == 0.0
