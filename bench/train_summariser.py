@@ -28,7 +28,7 @@ import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench.summarise import Reference, budget_of, lead, load_reference, rouge_l, rouge_tokens
+from bench.summarise import Reference, budget_of, joiner, lead, load_reference, rouge_l, rouge_tokens
 from bot.core import summarise as core
 from bot.core.summary_model import FEATURES, Weights, weights_for
 
@@ -39,6 +39,7 @@ WEIGHTS_FILE = Path(__file__).resolve().parents[1] / "bot" / "core" / "data" / "
 HAND_SET = {"weak": -3.0}
 LEARNED = [f for f in FEATURES if f != "title" and f not in HAND_SET]
 _LEARNED_AT = [FEATURES.index(f) for f in LEARNED]
+_HAND_SET_AT = [(FEATURES.index(f), w) for f, w in HAND_SET.items()]
 # Signs the weights are held to, whatever a set happened to reward, where the references are
 # headlines and a summary is shown under one. A sentence is never preferred for being shorter:
 # LCSTS's 18-character references reward short sentences for their ROUGE precision (length −4.6),
@@ -83,7 +84,7 @@ def prepare(items: list[Reference], language: str, decay: float) -> list[Doc]:
         if len(keep) > 1:  # one candidate teaches nothing
             docs.append(Doc([[c.vector[i] for i in _LEARNED_AT] for c in keep],
                             [rouge_l(rouge_tokens(c.text, language), ref) for c in keep],
-                            [sum(w * c.vector[FEATURES.index(f)] for f, w in HAND_SET.items()) for c in keep]))
+                            [sum(w * c.vector[at] for at, w in _HAND_SET_AT) for c in keep]))
     return docs
 
 
@@ -128,14 +129,14 @@ def gain_over_lead(items: list[Reference], language: str, k: int, weights: Weigh
     """Mean ROUGE-L F1 of the summariser minus Lead-k's, in points, as bench.summarise reports it."""
     budget = budget_of(language)
     first = lead(k, budget)
-    joiner = " " if language == "en" else ""
+    sep = joiner(language)
     total = 0.0
     for r in items:
         ref = rouge_tokens(r.summary, language)
         ours = core.summarise(r.paragraphs, "", language, max_sentences=k, max_chars=budget, weights=weights)
         theirs = first(r.paragraphs, "", language)
-        total += rouge_l(rouge_tokens(joiner.join(ours), language), ref) - rouge_l(
-            rouge_tokens(joiner.join(theirs), language), ref)
+        total += rouge_l(rouge_tokens(sep.join(ours), language), ref) - rouge_l(
+            rouge_tokens(sep.join(theirs), language), ref)
     return 100 * total / max(len(items), 1)
 
 
@@ -166,7 +167,8 @@ def train_group(sets: list[Dataset], base: Weights, seed: int, decays: tuple[flo
                     wa, wb = as_weights(base, fa, decay, floor), as_weights(base, fb, decay, floor)
                     for n, s in enumerate(sets):
                         a, b = split[s.name]
-                        held = gain_over_lead(b, language, s.k, wa) * len(b) + gain_over_lead(a, language, s.k, wb) * len(a)
+                        held = gain_over_lead(b, language, s.k, wa) * len(b)
+                        held += gain_over_lead(a, language, s.k, wb) * len(a)
                         gains[n] += held / len(s.items) / repeats
                 mean = sum(gains) / len(gains)
                 print(f"  decay {decay}, L2 {l2}, min_relative {floor}: held-out vs Lead-k (mean of {repeats}) "
@@ -207,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         sets = [Dataset(p.name, k, language, load_reference(p)) for p, k in map(parse_spec, specs)]
         print(f"{language}: " + ", ".join(f"{s.name} ({len(s.items)} texts, k={s.k})" for s in sets), flush=True)
-        weights, held_out, chosen = train_group(sets, weights_for(language), args.seed, tuple(args.decays), tuple(args.l2), args.repeats)
+        weights, held_out, chosen = train_group(sets, weights_for(language), args.seed, tuple(args.decays),
+                                                tuple(args.l2), args.repeats)
         print(f"{language}: chosen {chosen}; 2-fold held-out ROUGE-L vs Lead-k {held_out:+.2f} points\n  {weights}")
         current["weights"][language] = {f: getattr(weights, f) for f in (*FEATURES, "position_decay", "min_relative")}
         notes[language] = (f"learned by bench/train_summariser.py (seed {args.seed}, {args.repeats} halvings) on "

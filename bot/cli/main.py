@@ -28,7 +28,7 @@ from bot.cli.ops import add_commands as add_ops_commands
 from bot.cli.progress import progress
 from bot.core.errors import CliError, QueryError, RejectedPost
 from bot.core.settings import Settings, SettingsError
-from bot.core.summarise import SUMMARISER_VERSION, ScoredSentence, score_sentences, summarise
+from bot.core.summarise import SUMMARISER_VERSION, choose_sentences, score_sentences, summarise
 from bot.feeds.ingest import ingest_paths, iter_post_files, load_post
 from sandbox.server import Sandbox
 from storage.articles import get_article, latest, save_summary, stale_summaries
@@ -94,27 +94,19 @@ async def cmd_summarise(args: argparse.Namespace, settings: Settings) -> int:
         article = stored.article
     else:
         raise CliError("usage", f"not a file or an article id: {target}")
-    chosen = summarise(article.paragraphs, article.title, article.language, max_sentences=args.sentences)
+    chosen = choose_sentences(article.paragraphs, article.title, article.language, max_sentences=args.sentences)
     scored = score_sentences(article.paragraphs, article.title, article.language)
-    # The sentence each summary item came from: the first candidate that can be chosen with its text
-    # (a page may repeat a sentence, once as a caption), or that a clause cut ending in … starts.
-    source: dict[str, ScoredSentence] = {}
-    for item in chosen:
-        stem = item[:-1].rstrip() if item.endswith("…") else item
-        source[item] = next((s for s in scored if s.score > 0.0 and s.text.startswith(stem)), scored[0])
-    scores = {item: s.score for item, s in source.items()}
     print(article.title)
     print(f"[{article.category_path}] {article.language}, {len(article.paragraphs)} paragraphs")
-    for sentence in chosen:
-        score = scores.get(sentence)
-        print(f"  {score:6.3f}  {sentence}" if score is not None else f"     —   {sentence}")
+    for index, sentence in chosen:
+        print(f"  {scored[index].score:6.3f}  {sentence}")
     if not chosen:
         print("  (no text to summarise)" if not scored else
               "  (no summary: no real sentence to show; the digest shows the title alone)")
     if args.explain:
         print("every candidate sentence, in article order (* chosen; its likelihood as a share of the best one's, "
               "or why it is never chosen):")
-        taken = {s.index for s in source.values()}
+        taken = {index for index, _ in chosen}
         for s in scored:
             mark = "*" if s.index in taken else " "
             verdict = f"{s.score:8.3g}" if s.score > 0.0 else f"— {s.why}"

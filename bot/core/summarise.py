@@ -40,6 +40,7 @@ __all__ = [
     "MAX_SENTENCES",
     "SUMMARISER_VERSION",
     "ScoredSentence",
+    "choose_sentences",
     "score_sentences",
     "split_sentences",
     "summarise",
@@ -95,19 +96,6 @@ _STOPWORD_LIST = (
 _STOPWORDS = frozenset(_STOPWORD_LIST.split())
 
 _CLAUSE_MARKS = {"zh": "，,;；", "en": ",;；，", "ja": "，,;；、"}
-
-# Trimmed from the front of a sentence: what follows is the news, the prefix is the wire.
-_DATELINE = re.compile(
-    r"^(?:"
-    r"【[^】]{1,40}】"  # 【#话题#】 or 【新华社北京电】
-    r"|[^，。,\s（(]{1,20}?讯\s*[（(](?:本报)?(?:记者|通讯员|实习生)[^）)]{0,40}[）)]"  # 武汉晚报讯（记者…）
-    r"|(?:新华社|中新社|中新网|人民网|央视网|央广网|中国新闻网|新华网)[^，。（(]{0,20}?电"
-    r"(?:\s*[（(][^）)]{0,40}[）)])?"  # 新华社北京3月15日电（记者…）
-    r"|(?:本报|本台|本刊)?(?:记者|通讯员)[^，。]{0,20}?报道[：:，,]?"  # 本报记者张三报道：
-    r"|[（(](?:本报)?(?:记者|通讯员)[^）)]{1,40}[）)]"
-    r"|[A-Z][A-Za-z .,'-]{1,40}\((?:AP|Reuters|AFP|Bloomberg|UPI|CNN)\)\s*[-—–:]+"  # PARIS (AP) —
-    r")\s*"
-)
 
 # A sentence that only says where the reporter heard the news, which the next one tells.
 _ATTRIBUTION_ALONE = re.compile(
@@ -181,7 +169,8 @@ class ScoredSentence:
 
     A score of 0.0 means it is never chosen, and `why` says why: boilerplate, not a sentence (a
     fragment, a heading, a line cut mid-sentence, a lead-in ending with a colon), a photo caption
-    (followed by its credit, `记者高勇 摄`), or a restatement of the title. `byline`: the dateline, byline or agency prefix cut off its front, if any.
+    (followed by its credit, `记者高勇 摄`), or a restatement of the title. `byline`: the dateline,
+    byline or agency prefix cut off its front, if any.
     """
 
     text: str
@@ -334,8 +323,9 @@ class Candidate(NamedTuple):
     """A sentence as the model sees it (bench/train_summariser.py learns from these).
 
     `eligible` False: never chosen, for the reason in `why` (boilerplate, not a sentence, a photo
-    caption, a restatement of the title). `terminated`: it ends with an end mark, so another sentence can follow
-    it in a summary without the two reading as one. `byline`: what strip_byline cut off its front.
+    caption, a restatement of the title). `terminated`: it ends with an end mark, so another sentence
+    can follow it in a summary without the two reading as one. `byline`: what strip_byline cut off
+    its front.
     """
 
     text: str
@@ -380,7 +370,7 @@ def _candidates(
     paragraphs: Sequence[str], title: str, language: str, decay: float
 ) -> tuple[list[Candidate], list[set[str]]]:
     texts: list[str] = []
-    bylines: dict[int, str] = {}
+    bylines: list[str] = []  # what strip_byline cut off each of `texts`
     captions: set[int] = set()
     paragraph_ends: set[int] = set()
     whole: set[int] = set()
@@ -396,16 +386,15 @@ def _candidates(
             sentence = strip_byline(whole_sentence)
             if not sentence:
                 continue
-            if len(sentence) != len(whole_sentence):
-                bylines[len(texts)] = whole_sentence[: whole_sentence.rfind(sentence)].strip()
             texts.append(sentence)
+            bylines.append(whole_sentence[: whole_sentence.rfind(sentence)].strip())
         if len(texts) > first:
             paragraph_ends.add(len(texts) - 1)
         if len(texts) == first + 1:
             whole.add(first)
         if len(texts) >= MAX_CANDIDATES:
             break
-    del texts[MAX_CANDIDATES:]
+    del texts[MAX_CANDIDATES:], bylines[MAX_CANDIDATES:]
 
     sets = [_features(t) for t in texts]
     title_set = _features(title)
@@ -445,13 +434,9 @@ def _candidates(
     for ordinal, (i, to_title, weak) in enumerate(eligible):
         last = 0 < ordinal == last_ordinal
         vector = model_features(texts[i], central[i] / top, ordinal, to_title, language, decay, last=last, weak=weak)
-        chosen[i] = Candidate(texts[i], True, ended[i], weak, vector, "", bylines.get(i, ""))
-    byline = [""] * len(texts)
-    for i, cut in bylines.items():
-        if i < len(texts):  # the cut at MAX_CANDIDATES may have dropped it
-            byline[i] = cut
+        chosen[i] = Candidate(texts[i], True, ended[i], weak, vector, "", bylines[i])
     out = [chosen.get(i) or Candidate(t, False, e, False, (), w, b)
-           for i, (t, e, w, b) in enumerate(zip(texts, ended, why, byline, strict=True))]
+           for i, (t, e, w, b) in enumerate(zip(texts, ended, why, bylines, strict=True))]
     return out, sets
 
 
@@ -480,7 +465,8 @@ def score_sentences(
     With `priors=False` the score is graph centrality alone, without position or title similarity.
     """
     scores, found, _ = _analyse(paragraphs, title, language, priors, weights_for(language))
-    return [ScoredSentence(c.text, i, score, c.why, c.byline) for i, (c, score) in enumerate(zip(found, scores, strict=True))]
+    return [ScoredSentence(c.text, i, score, c.why, c.byline)
+            for i, (c, score) in enumerate(zip(found, scores, strict=True))]
 
 
 def _cut_at_clause(text: str, max_chars: int, language: str) -> str | None:
@@ -502,7 +488,24 @@ def summarise(
     priors: bool = True,
     weights: Weights | None = None,
 ) -> list[str]:
-    """Up to `max_sentences` (1–5) sentences in article order, within `max_chars` characters.
+    """Up to `max_sentences` (1–5) sentences in article order, within `max_chars` characters (see
+    choose_sentences)."""
+    chosen = choose_sentences(paragraphs, title, language, max_sentences, max_chars, priors=priors, weights=weights)
+    return [text for _, text in chosen]
+
+
+def choose_sentences(
+    paragraphs: Sequence[str],
+    title: str = "",
+    language: str = "zh",
+    max_sentences: int = 2,
+    max_chars: int | None = None,
+    *,
+    priors: bool = True,
+    weights: Weights | None = None,
+) -> list[tuple[int, str]]:
+    """The summary as (index, text) in article order, the index that of its sentence in
+    score_sentences: up to `max_sentences` (1–5) sentences within `max_chars` characters.
 
     Fewer when the rest score well below the best one. The budget counts the sentences joined as
     they are shown: with no separator for Chinese and Japanese, with one space for English.
@@ -542,7 +545,7 @@ def summarise(
         cut = _cut_at_clause(found[ranked[0]].text, budget, language)
         if cut is not None:
             chosen.append((ranked[0], cut))
-    return [text for _, text in sorted(chosen)]
+    return sorted(chosen)
 
 
 def _glues_a_fragment(index: int, chosen: list[tuple[int, str]], found: list[Candidate]) -> bool:

@@ -32,8 +32,8 @@ _QUOTE = re.compile("[“”「」『』\"]")
 @dataclass(frozen=True)
 class Weights:
     """One language group's weights (one per feature), the position prior's decay and the share of
-    the best sentence's likelihood (summary_model.relative) a further sentence needs to be added. A feature missing from the file
-    weighs 0."""
+    the best sentence's likelihood (`relative`) a further sentence needs to be added. A feature
+    missing from the file weighs 0."""
 
     centrality: float
     position: float
