@@ -103,7 +103,15 @@ def normalise_line(line: str) -> str:
     """Collapse full-width/NBSP spaces, drop control characters, unescape stray numeric entities."""
     if "&#" in line:
         line = _NUMERIC_ENTITY.sub(lambda m: html.unescape(m.group(0)), line)
-    return _CONTROL.sub("", _SPACES.sub(" ", drop_invisible(line))).strip()
+    return _squeeze(line, _CONTROL).strip()
+
+
+def _squeeze(text: str, control: re.Pattern[str]) -> str:
+    """Invisible characters dropped, space runs made one " ", `control` characters dropped."""
+    text = drop_invisible(text)
+    if "  " in text or any(c in text for c in _OTHER_SPACES):  # what _SPACES can match; most text has none
+        text = _SPACES.sub(" ", text)
+    return control.sub("", text)
 
 
 # All rules in two patterns, so most lines (real text) are rejected by one match at the line's start
@@ -135,10 +143,7 @@ def _paragraphs(text: str, sep: str) -> tuple[str, ...]:
     else:
         # normalise_line's passes over the whole text at once (none of them touches `sep` or reaches
         # across it), instead of three regex calls for each of hundreds of mostly empty lines
-        text = drop_invisible(text)
-        if "  " in text or any(c in text for c in _OTHER_SPACES):  # what _SPACES can match; most text has none
-            text = _SPACES.sub(" ", text)
-        text = (_CONTROL_BUT_SEP if sep == _SEP else _CONTROL).sub("", text)
+        text = _squeeze(text, _CONTROL_BUT_SEP if sep == _SEP else _CONTROL)
         lines = [raw.strip() for raw in text.split(sep)]
     out: list[str] = []
     for line in lines:
